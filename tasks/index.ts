@@ -1,0 +1,2 @@
+// Hardhat tasks are registered here (see tasks/*.ts).
+export {};
