@@ -1,2 +1,2 @@
 // Hardhat tasks are registered here (see tasks/*.ts).
-export {};
+import "./compile";
