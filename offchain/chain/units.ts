@@ -148,7 +148,8 @@ function split(
   }
   const unit = match[2];
   if (!units.test(unit)) {
-    throw new UnitError(field, value, explainUnit?.(unit) ?? `unknown unit "${unit}" in "${text}"; ${hint}`);
+    const problem = unit === "" ? `"${text}" has no unit` : `unknown unit "${unit}" in "${text}"`;
+    throw new UnitError(field, value, explainUnit?.(unit) ?? `${problem}; ${hint}`);
   }
   const [whole, fraction = ""] = match[1].split(".");
   return { number: { digits: BigInt(`${whole}${fraction}` || "0"), scale: fraction.length }, unit };
