@@ -215,7 +215,7 @@ describe("offchain/chain/errors", function () {
 
   describe("the message table", function () {
     const abis = { ...tom3Abis, openZeppelin: openZeppelinErrorsAbi };
-    const declared = new Set(
+    const declared = new Set<string>(
       Object.values(abis).flatMap((abi) => abi.filter((entry) => entry.type === "error").map((entry) => entry.name)),
     );
 
