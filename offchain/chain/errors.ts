@@ -7,9 +7,11 @@
  * code they inherit). `MESSAGES` holds one sentence per error; its type makes a missing or stale entry a compile
  * error, and `test/offchain/errors.test.ts` checks the same at run time.
  */
-import { AbiCoder, ErrorFragment, Interface, Result, dataSlice, formatUnits, getAddress, isHexString } from "ethers";
+import { AbiCoder, ErrorFragment, Interface, Result, dataSlice, getAddress, isHexString } from "ethers";
 import type { InterfaceAbi, JsonFragment } from "ethers";
 import { openZeppelinErrorsAbi, tom3Abis, tom3ContractNames } from "./abis";
+import { CHARTER_STATES, OPERATION_STATES, ORDER_STATES, PROPOSAL_STATES, RESOURCE_FIELDS, enumName } from "./enums";
+import { formatTime, formatTokens } from "./units";
 
 // ------------------------------------------------------------------ types derived from the ABIs
 
@@ -286,18 +288,6 @@ function toPlainJson(value: unknown): unknown {
 
 // ------------------------------------------------------------------ sentences
 
-const ORDER_STATES = ["None", "Open", "Matched", "Cancelled"];
-const CHARTER_STATES = ["None", "Pending", "Active", "Closed"];
-const PROPOSAL_STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"];
-const OPERATION_STATES = ["Unset", "Waiting", "Ready", "Done"];
-/** `MarketResourcesBelowRequest.resource`: the index of the field in the `Resources` struct. */
-const RESOURCES = [
-  ["cpu", "millicores"],
-  ["memory", "MiB"],
-  ["storage", "MiB"],
-  ["bandwidth", "Mbps"],
-] as const;
-
 const PANIC_REASONS: Record<number, string> = {
   0x01: "assertion failed",
   0x11: "arithmetic overflow or underflow",
@@ -310,10 +300,6 @@ const PANIC_REASONS: Record<number, string> = {
   0x51: "call to an uninitialised function",
 };
 
-function enumName(names: readonly string[], value: bigint): string {
-  return names[Number(value)] ?? `#${value}`;
-}
-
 /** The states whose bits are set in a bitmap (`bytes32` as hex), e.g. Governor's `expectedStates`. */
 function bitmapStates(names: readonly string[], bitmap: string): string {
   const bits = BigInt(bitmap);
@@ -322,17 +308,6 @@ function bitmapStates(names: readonly string[], bitmap: string): string {
   return set.length === 1 ? set[0] : `${set.slice(0, -1).join(", ")} or ${set[set.length - 1]}`;
 }
 
-/** A token amount: TOM3 with decimals, or wei when too small for that to be readable. */
-function tokens(wei: bigint): string {
-  return wei !== 0n && wei < 10n ** 12n ? `${wei} wei` : `${formatUnits(wei, 18)} TOM3`;
-}
-
-/** A unix time as UTC. */
-function time(seconds: bigint): string {
-  const ms = Number(seconds) * 1000;
-  if (!Number.isFinite(ms) || ms > 8.64e15) return `${seconds}`;
-  return `${new Date(ms).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, " UTC")}`;
-}
 
 function address(value: string): string {
   return getAddress(value);
@@ -352,7 +327,7 @@ const MESSAGES: MessageTable = {
   MarketZeroAmount: () => "the amount is zero",
   MarketAmountTooLarge: ({ amount, max }) => `amount ${amount} is above the maximum ${max}`,
   MarketInsufficientBalance: ({ account, available, needed }) =>
-    `${address(account)} has ${tokens(available)} available in the market but needs ${tokens(needed)}`,
+    `${address(account)} has ${formatTokens(available)} available in the market but needs ${formatTokens(needed)}`,
   MarketUnauthorized: ({ caller }) => `${address(caller)} is not allowed to do this (not the owner, tenant or an approved operator)`,
   MarketUnknownDeployment: ({ deploymentId }) => `deployment ${deploymentId} does not exist`,
   MarketDeploymentClosed: ({ deploymentId }) => `deployment ${deploymentId} is closed`,
@@ -361,15 +336,15 @@ const MESSAGES: MessageTable = {
   MarketUnknownOrder: ({ orderId }) => `order ${orderId} does not exist`,
   MarketOrderNotOpen: ({ orderId, state }) => `order ${orderId} is not open (it is ${enumName(ORDER_STATES, state)})`,
   MarketInvalidSpec: ({ field }) => `the order's requirement spec is invalid: ${field}`,
-  MarketBiddingClosed: ({ orderId, closesAt }) => `bidding on order ${orderId} closed at ${time(closesAt)}`,
+  MarketBiddingClosed: ({ orderId, closesAt }) => `bidding on order ${orderId} closed at ${formatTime(closesAt)}`,
   MarketBiddingOpen: ({ orderId, closesAt }) =>
-    `bidding on order ${orderId} is open until ${time(closesAt)}; only the tenant can match it before then`,
+    `bidding on order ${orderId} is open until ${formatTime(closesAt)}; only the tenant can match it before then`,
   MarketTenantCannotBid: ({ tenant }) => `${address(tenant)} is the order's tenant and cannot bid on it`,
   MarketNotProvider: ({ account }) => `${address(account)} is not a registered provider`,
   MarketPriceAboveLimit: ({ price, limit }) => `price ${price} is above the order's limit ${limit}`,
   MarketZeroPrice: () => "the price is zero",
   MarketResourcesBelowRequest: ({ resource, offered, requested }) => {
-    const [name, unit] = RESOURCES[Number(resource)] ?? [`resource #${resource}`, ""];
+    const [name, unit] = RESOURCE_FIELDS[Number(resource)] ?? [`resource #${resource}`, ""];
     return `offered ${name} ${offered}${unit && ` ${unit}`} is below the requested ${requested}${unit && ` ${unit}`}`;
   },
   MarketReputationTooLow: ({ reputation, minimum }) => `reputation ${reputation} is below the order's minimum ${minimum}`,
@@ -388,14 +363,14 @@ const MESSAGES: MessageTable = {
   MarketCharterNotActive: ({ charterId, state }) =>
     `charter ${charterId} is not active (it is ${enumName(CHARTER_STATES, state)})`,
   MarketCharterClosed: ({ charterId }) => `charter ${charterId} is closed`,
-  MarketCharterEnded: ({ charterId, endsAt }) => `charter ${charterId} ended at ${time(endsAt)}`,
+  MarketCharterEnded: ({ charterId, endsAt }) => `charter ${charterId} ended at ${formatTime(endsAt)}`,
   MarketAcknowledgeTooLate: ({ charterId, acknowledgeBy }) =>
-    `too late to acknowledge charter ${charterId}: the deadline was ${time(acknowledgeBy)}`,
+    `too late to acknowledge charter ${charterId}: the deadline was ${formatTime(acknowledgeBy)}`,
   MarketStartTimeoutNotOver: ({ charterId, acknowledgeBy }) =>
-    `charter ${charterId} can still be acknowledged until ${time(acknowledgeBy)}`,
+    `charter ${charterId} can still be acknowledged until ${formatTime(acknowledgeBy)}`,
   MarketNothingToClaim: ({ charterId }) => `charter ${charterId} has nothing to claim yet`,
   MarketOperatorAllowanceExceeded: ({ owner, operator, allowance, needed }) =>
-    `operator ${address(operator)} may lock ${tokens(allowance)} more of ${address(owner)}'s balance but needs ${tokens(needed)}`,
+    `operator ${address(operator)} may lock ${formatTokens(allowance)} more of ${address(owner)}'s balance but needs ${formatTokens(needed)}`,
   MarketInvalidOperator: ({ operator }) => `${address(operator)} cannot be an operator`,
   MarketInvalidParameter: ({ name, value }) => `${value} is not a valid value for ${name}`,
 
@@ -408,10 +383,10 @@ const MESSAGES: MessageTable = {
   ProviderRegistryTooManyAttributes: ({ count, maxCount }) => `${count} attributes given; at most ${maxCount} are allowed`,
   ProviderRegistryZeroAmount: () => "the amount is zero",
   ProviderRegistryInsufficientStake: ({ stake, requested }) =>
-    `stake is ${tokens(stake)}, less than the ${tokens(requested)} requested`,
+    `stake is ${formatTokens(stake)}, less than the ${formatTokens(requested)} requested`,
   ProviderRegistryNothingUnbonding: ({ provider }) => `${address(provider)} has no stake unbonding`,
   ProviderRegistryUnbondingNotOver: ({ releaseAt, now_ }) =>
-    `the unbonding stake is released at ${time(releaseAt)} (now ${time(now_)})`,
+    `the unbonding stake is released at ${formatTime(releaseAt)} (now ${formatTime(now_)})`,
   ProviderRegistryUnauthorized: ({ caller }) => `${address(caller)} is not allowed to do this (not the owner or the market)`,
   ProviderRegistryStakeOverflow: ({ stake }) => `a stake of ${stake} is too large`,
   ProviderRegistryInvalidParameter: ({ value }) => `${value} is not a valid parameter value`,
@@ -429,8 +404,8 @@ const MESSAGES: MessageTable = {
   UsageLedgerNotProvider: ({ charterId, caller }) => `${address(caller)} is not the provider of charter ${charterId}`,
   UsageLedgerNotAcknowledged: ({ charterId }) => `charter ${charterId} has not been acknowledged`,
   UsageLedgerPeriodNotIncreasing: ({ periodEnd, lastPeriodEnd }) =>
-    `usage period end ${time(periodEnd)} is not after the last reported one, ${time(lastPeriodEnd)}`,
-  UsageLedgerPeriodInFuture: ({ periodEnd, now_ }) => `usage period end ${time(periodEnd)} is in the future (now ${time(now_)})`,
+    `usage period end ${formatTime(periodEnd)} is not after the last reported one, ${formatTime(lastPeriodEnd)}`,
+  UsageLedgerPeriodInFuture: ({ periodEnd, now_ }) => `usage period end ${formatTime(periodEnd)} is in the future (now ${formatTime(now_)})`,
   UsageLedgerEmptyCiphertext: () => "the usage ciphertext hash is empty",
 
   // ---------------------------------------------------------------- TOM3Token
@@ -445,14 +420,14 @@ const MESSAGES: MessageTable = {
 
   // ---------------------------------------------------------------- OpenZeppelin: ERC-20 and permits
   ERC20InsufficientBalance: ({ sender, balance, needed }) =>
-    `${address(sender)} holds ${tokens(balance)} but needs ${tokens(needed)}`,
+    `${address(sender)} holds ${formatTokens(balance)} but needs ${formatTokens(needed)}`,
   ERC20InsufficientAllowance: ({ spender, allowance, needed }) =>
-    `${address(spender)} is allowed to spend ${tokens(allowance)} but needs ${tokens(needed)} (approve more first)`,
+    `${address(spender)} is allowed to spend ${formatTokens(allowance)} but needs ${formatTokens(needed)} (approve more first)`,
   ERC20InvalidSender: ({ sender }) => `${address(sender)} cannot send tokens`,
   ERC20InvalidReceiver: ({ receiver }) => `${address(receiver)} cannot receive tokens`,
   ERC20InvalidApprover: ({ approver }) => `${address(approver)} cannot approve`,
   ERC20InvalidSpender: ({ spender }) => `${address(spender)} cannot be a spender`,
-  ERC2612ExpiredSignature: ({ deadline }) => `the permit expired at ${time(deadline)}`,
+  ERC2612ExpiredSignature: ({ deadline }) => `the permit expired at ${formatTime(deadline)}`,
   ERC2612InvalidSigner: ({ signer, owner }) => `the permit was signed by ${address(signer)}, not by the owner ${address(owner)}`,
   InvalidAccountNonce: ({ account, currentNonce }) => `wrong nonce for ${address(account)}: the current one is ${currentNonce}`,
   SafeERC20FailedOperation: ({ token }) => `a transfer of token ${address(token)} failed`,
@@ -463,7 +438,7 @@ const MESSAGES: MessageTable = {
   ECDSAInvalidSignature: () => "the signature is invalid",
   ECDSAInvalidSignatureLength: ({ length }) => `the signature is ${length} bytes long; 65 are expected`,
   ECDSAInvalidSignatureS: ({ s }) => `the signature's s value ${s} is not in the lower half order`,
-  VotesExpiredSignature: ({ expiry }) => `the delegation signature expired at ${time(expiry)}`,
+  VotesExpiredSignature: ({ expiry }) => `the delegation signature expired at ${formatTime(expiry)}`,
   ERC5805FutureLookup: ({ timepoint, clock }) => `timepoint ${timepoint} is not in the past (the clock is at ${clock})`,
   ERC6372InconsistentClock: () => "the voting clock is inconsistent",
   CheckpointUnorderedInsertion: () => "a checkpoint was written out of order",

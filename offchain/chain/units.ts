@@ -122,6 +122,19 @@ export function formatTokenAmount(wei: bigint): string {
   return `${negative ? "-" : ""}${abs / scale}${fraction ? `.${fraction}` : ""} TOM3`;
 }
 
+/** Wei for people: TOM3 ("1.5 TOM3"), or wei when TOM3 would need more than 12 leading zero decimals. */
+export function formatTokens(wei: bigint): string {
+  const abs = wei < 0n ? -wei : wei;
+  return abs !== 0n && abs < 10n ** 6n * 10n ** 6n ? `${wei} wei` : formatTokenAmount(wei);
+}
+
+/** A unix time as UTC: 1767225600 → "2026-01-01 00:00:00 UTC". */
+export function formatTime(seconds: bigint | number): string {
+  const ms = Number(seconds) * 1000;
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return `${seconds}`;
+  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, " UTC");
+}
+
 // ------------------------------------------------------------------ exact decimal arithmetic
 
 /** A non-negative decimal as digits / 10^scale. */
