@@ -61,6 +61,12 @@ contract RevertFixture {
         }
     }
 
+    /// @notice Any other call (say, a Market function) reverts with `IMarket.MarketUnauthorized(caller)`: the
+    /// fixture stands in for a TOM3 contract that refuses everything, for tests of the tasks' error path.
+    fallback() external {
+        revert IMarket.MarketUnauthorized(msg.sender);
+    }
+
     /// @notice Number of calls that did not revert (always 0: every function reverts).
     function calls() external view returns (uint256) {
         return _calls;

@@ -96,7 +96,7 @@ describe("offchain/chain/errors", function () {
       const error = await decodeThrown(() => fixture.insufficientBalance(10n ** 18n, 25n * 10n ** 17n));
       expect(error.code).to.equal("ERC20InsufficientBalance");
       expect(error.args).to.deep.equal({ sender: caller.address, balance: 10n ** 18n, needed: 25n * 10n ** 17n });
-      expect(error.message).to.equal(`${caller.address} holds 1.0 TOM3 but needs 2.5 TOM3`);
+      expect(error.message).to.equal(`${caller.address} holds 1 TOM3 but needs 2.5 TOM3`);
     });
 
     it("lists the proposal states a Governor operation expected", async function () {

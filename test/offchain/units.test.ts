@@ -5,6 +5,7 @@ import {
   UnitError,
   formatResources,
   formatTokenAmount,
+  formatTokens,
   parseBitsPerSecond,
   parseBytes,
   parseCpuMillis,
@@ -159,6 +160,12 @@ describe("offchain/chain/units", function () {
       expect(formatTokenAmount(10n ** 18n)).to.equal("1 TOM3");
       expect(formatTokenAmount(0n)).to.equal("0 TOM3");
       expect(formatTokenAmount(1n)).to.equal("0.000000000000000001 TOM3");
+    });
+
+    it("formats small amounts in wei for people", function () {
+      expect(formatTokens(432_000n)).to.equal("432000 wei");
+      expect(formatTokens(10n ** 12n)).to.equal("0.000001 TOM3");
+      expect(formatTokens(0n)).to.equal("0 TOM3");
     });
   });
 
