@@ -83,7 +83,8 @@ async function proposalCallById(ctx: Tom3Context, proposalId: bigint): Promise<P
   const events = await ctx.scan((from, to) => governor.queryFilter(governor.filters.ProposalCreated(), from, to));
   const created = events.find((event) => event.args.proposalId === proposalId);
   if (!created) throw fail(`--proposal: no ProposalCreated event for proposal ${proposalId} since the deployment`);
-  const { targets, values, calldatas, description } = created.args;
+  // Positional: on an ethers Result, `.values` is Array.prototype.values, not the event's `values`.
+  const [, , targets, values, , calldatas, , , description] = created.args;
   return {
     targets: [...targets],
     values: [...values],

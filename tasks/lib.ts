@@ -181,8 +181,8 @@ async function createContext(hre: HardhatRuntimeEnvironment, from: string | unde
       event<K extends keyof Tom3Contracts, N extends EventName<K>>(contract: K, name: N): EventArgs<K, N> {
         const found = events.find((e) => e.contract === tom3ContractNames[contract] && e.name === name);
         if (!found) throw fail(`${what} emitted no ${name} event (transaction ${receipt.hash})`);
-        // A Result reads by parameter name, which is the shape TypeChain declares.
-        return found.args as unknown as EventArgs<K, N>;
+        // A plain object by parameter name (on the Result itself, names like `values` would hit Array methods).
+        return found.args.toObject(true) as EventArgs<K, N>;
       },
     };
   };
