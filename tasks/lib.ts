@@ -28,7 +28,15 @@ import type { Tom3Deployment } from "../offchain/chain/addresses";
 import { tom3Abis, tom3ContractNames } from "../offchain/chain/abis";
 import { Tom3ContractError, decodeContractError } from "../offchain/chain/errors";
 import type { Tom3ContractKey } from "../offchain/chain/errors";
-import { UnitError, formatTime, formatTokens, parseDurationSeconds, parseTokenAmount } from "../offchain/chain/units";
+import {
+  UnitError,
+  formatResources,
+  formatTime,
+  formatTokens,
+  parseDurationSeconds,
+  parseTokenAmount,
+} from "../offchain/chain/units";
+import type { Resources } from "../offchain/chain/units";
 
 export const PLUGIN = "tom3";
 
@@ -343,11 +351,43 @@ export class Time {
   constructor(readonly seconds: bigint) {}
 }
 
+/** A value printed as `text` and given as `json` in JSON (say, resources: a sentence, or their four numbers). */
+export class Shown {
+  constructor(
+    readonly json: string | number | boolean | Record<string, number>,
+    readonly text: string,
+  ) {}
+}
+
 export const tokens = (wei: bigint): Tokens => new Tokens(wei);
 export const price = (wei: bigint): Tokens => new Tokens(wei, true);
 export const time = (seconds: bigint | number): Time => new Time(BigInt(seconds));
+/** A duration: "3600 s", a number of seconds in JSON. */
+export const seconds = (value: bigint | number): Shown => new Shown(Number(value), `${value} s`);
+/** Resources in on-chain units: "cpu 500m, memory 256Mi, ...", the four numbers in JSON. */
+export const resources = (value: { [K in keyof Resources]: number | bigint }): Shown =>
+  new Shown(
+    {
+      cpuMillis: Number(value.cpuMillis),
+      memoryMiB: Number(value.memoryMiB),
+      storageMiB: Number(value.storageMiB),
+      bandwidthMbps: Number(value.bandwidthMbps),
+    },
+    formatResources(value),
+  );
 
-export type Fact = string | number | bigint | boolean | null | undefined | Tokens | Time | Fact[] | { [key: string]: Fact };
+export type Fact =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | undefined
+  | Tokens
+  | Time
+  | Shown
+  | Fact[]
+  | { [key: string]: Fact };
 /** A task's result: facts by camelCase key, printed one per line ("orderId" → "order id: 3"). */
 export type Report = { [key: string]: Fact };
 
@@ -361,6 +401,7 @@ export function toJson(fact: Fact): unknown {
   if (typeof fact === "bigint") return fact.toString();
   if (fact instanceof Tokens) return fact.wei.toString();
   if (fact instanceof Time) return Number(fact.seconds);
+  if (fact instanceof Shown) return fact.json;
   if (Array.isArray(fact)) return fact.map(toJson);
   if (fact !== null && typeof fact === "object") {
     return Object.fromEntries(
@@ -396,6 +437,7 @@ function formatInline(record: Report): string {
 
 function formatValue(value: Fact): string {
   if (value instanceof Tokens) return `${formatTokens(value.wei)}${value.perSecond ? "/s" : ""}`;
+  if (value instanceof Shown) return value.text;
   if (value instanceof Time) {
     return value.seconds === 0n ? "never" : formatTime(value.seconds);
   }
@@ -405,7 +447,14 @@ function formatValue(value: Fact): string {
 }
 
 function isRecord(value: unknown): boolean {
-  return value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof Tokens) && !(value instanceof Time);
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    !(value instanceof Tokens) &&
+    !(value instanceof Time) &&
+    !(value instanceof Shown)
+  );
 }
 
 /** "gasUsed" → "gas used". */

@@ -7,13 +7,7 @@
 import { types } from "hardhat/config";
 import { parseAttributes } from "../offchain/chain/attributes";
 import { CHARTER_STATES, CLOSE_REASONS, ORDER_STATES, enumName } from "../offchain/chain/enums";
-import {
-  formatResources,
-  parseCpuMillis,
-  parseMbps,
-  parseMiB,
-  parseResources,
-} from "../offchain/chain/units";
+import { parseCpuMillis, parseMbps, parseMiB, parseResources } from "../offchain/chain/units";
 import type { Resources } from "../offchain/chain/units";
 import type { Report, Tom3Context } from "./lib";
 import {
@@ -23,6 +17,8 @@ import {
   fail,
   idFlag,
   price,
+  resources,
+  seconds,
   secondsFlag,
   time,
   tokens,
@@ -30,6 +26,7 @@ import {
   txFacts,
 } from "./lib";
 
+const OPEN = ORDER_STATES.indexOf("Open");
 const VERSION_HELP = "Deployment version: keccak256 of the manifest's canonical form (0x + 64 hex digits)";
 
 // ------------------------------------------------------------------ deployments
@@ -132,9 +129,9 @@ tom3Task<
       orderId: created.orderId,
       deploymentId,
       tenant: created.tenant,
-      resources: formatResources(spec.resources),
+      resources: resources(spec.resources),
       maxPrice: price(spec.maxPricePerSecond),
-      duration: `${spec.duration} s`,
+      duration: seconds(spec.duration),
       locked: tokens(spec.maxPricePerSecond * BigInt(spec.duration)),
       closesAt: time(created.closesAt),
       ...txFacts(sent),
@@ -187,7 +184,7 @@ tom3Task<ResourceArgs & { order: string; price: string }>(
       orderId,
       provider: placed.provider,
       price: price(placed.pricePerSecond),
-      offered: formatResources(offered),
+      offered: resources(offered),
       bond: tokens(order.bidBond),
       ...txFacts(sent),
     };
@@ -222,7 +219,7 @@ tom3Task<{ order: string }>(
       tenant: created.tenant,
       provider: created.provider,
       price: price(created.pricePerSecond),
-      duration: `${created.duration} s`,
+      duration: seconds(created.duration),
       ...txFacts(sent),
     };
   },
@@ -299,7 +296,7 @@ tom3Task<{ charter: string; seconds: string }>(
     const sent = await ctx.send("market", "extendCharter", () => market.extendCharter(charterId, extra));
     return {
       charterId,
-      extendedBy: `${extra} s`,
+      extendedBy: seconds(extra),
       locked: tokens(charter.pricePerSecond * BigInt(extra)),
       endsAt: time(sent.event("market", "CharterExtended").endsAt),
       ...txFacts(sent),
@@ -366,16 +363,16 @@ tom3Task<{ deployment?: string; all: boolean }>(
     );
     return {
       orders: orders
-        .filter(({ order }) => args.all || Number(order.state) === ORDER_STATES.indexOf("Open"))
+        .filter(({ order }) => args.all || Number(order.state) === OPEN)
         .map(({ orderId, order }) => ({
           id: orderId,
           deployment: order.deploymentId,
           tenant: order.tenant,
           state: enumName(ORDER_STATES, order.state),
-          resources: formatResources(order.resources),
+          resources: resources(order.resources),
           maxPrice: price(order.maxPricePerSecond),
-          duration: `${order.duration} s`,
-          bidding: order.closesAt > now ? "open" : "closed",
+          duration: seconds(order.duration),
+          bidding: Number(order.state) === OPEN ? (order.closesAt > now ? "open" : "closed") : undefined,
           closesAt: time(order.closesAt),
           bestBid: order.bestBidId === 0n ? "none" : order.bestBidId,
           bestPrice: order.bestBidId === 0n ? undefined : price(order.bestPrice),
@@ -446,7 +443,7 @@ async function charterRow(ctx: Tom3Context, charterId: bigint): Promise<Report> 
     state,
     closeReason: state === "Closed" ? enumName(CLOSE_REASONS, charter.closeReason) : undefined,
     price: price(charter.pricePerSecond),
-    duration: `${charter.duration} s`,
+    duration: seconds(charter.duration),
     acknowledgeBy: state === "Pending" ? time(charter.acknowledgeBy) : undefined,
     endsAt: charter.acknowledgedAt === 0n ? undefined : time(charter.endsAt),
     accrued: accrued === undefined ? undefined : tokens(accrued),
