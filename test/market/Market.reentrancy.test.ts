@@ -1,0 +1,138 @@
+/**
+ * Market reentrancy: a Market deployed over a malicious token (contracts/test/ReentrantToken.sol) whose transfer and
+ * transferFrom call back into the Market once armed. Every reentrant call must fail with
+ * ReentrancyGuardReentrantCall and leave every balance as it was.
+ */
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { CharterState, DEFAULT_RESOURCES, ONE, defaultSpec, expectConservation, marketFixture, nextBlockAt } from "./fixtures";
+
+async function reentrancyFixture() {
+  const fx = await loadFixture(marketFixture);
+  const token = await ethers.deployContract("ReentrantToken");
+  // A registry over the same token, so that a slash moves the malicious token too.
+  const registry = await ethers.deployContract("ProviderRegistry", [token, fx.owner, 0n]);
+  const market = await ethers.deployContract("Market", [token, registry, fx.owner, fx.owner]);
+  await registry.setMarket(market);
+
+  for (const account of [fx.tenant, fx.provider1]) {
+    await token.mint(account, 1_000n * ONE);
+    await token.connect(account).approve(market, ethers.MaxUint256);
+    await market.connect(account).deposit(100n * ONE);
+  }
+  await registry.connect(fx.provider1).register("/dns4/provider1.example/tcp/4001", []);
+  await token.connect(fx.provider1).approve(registry, ethers.MaxUint256);
+  await registry.connect(fx.provider1).stake(500n * ONE);
+
+  return { ...fx, token, registry, market };
+}
+
+type Fixture = Awaited<ReturnType<typeof reentrancyFixture>>;
+
+/** Every token balance and Market balance the attacks could move. */
+async function snapshot(fx: Fixture) {
+  const accounts = [fx.tenant, fx.provider1, fx.owner];
+  return {
+    market: await Promise.all(accounts.map(async (a) => [...(await fx.market.balanceOf(a))])),
+    tokens: await Promise.all([...accounts, fx.market, fx.registry].map((a) => fx.token.balanceOf(a))),
+    stake: await fx.registry.slashableStakeOf(fx.provider1),
+  };
+}
+
+describe("Market: reentrancy", function () {
+  describe("when the token is not armed", function () {
+    it("deposits and withdraws normally (the attacks below are refused by the guard, not by the token)", async function () {
+      const fx = await loadFixture(reentrancyFixture);
+      await fx.market.connect(fx.tenant).deposit(ONE);
+      await fx.market.connect(fx.tenant).withdraw(2n * ONE);
+      expect(await fx.market.balanceOf(fx.tenant)).to.deep.equal([99n * ONE, 0n]);
+      await expectConservation(fx, [fx.tenant, fx.provider1, fx.owner]);
+    });
+  });
+
+  describe("when deposit's transferFrom calls back into withdraw", function () {
+    it("reverts with ReentrancyGuardReentrantCall and moves nothing", async function () {
+      const fx = await loadFixture(reentrancyFixture);
+      const before = await snapshot(fx);
+      await fx.token.arm(fx.market, fx.market.interface.encodeFunctionData("withdraw", [ONE]));
+
+      await expect(fx.market.connect(fx.tenant).deposit(ONE)).to.be.revertedWithCustomError(
+        fx.market,
+        "ReentrancyGuardReentrantCall",
+      );
+      expect(await snapshot(fx)).to.deep.equal(before);
+    });
+  });
+
+  describe("when depositWithPermit's transferFrom calls back into deposit", function () {
+    it("reverts with ReentrancyGuardReentrantCall and moves nothing", async function () {
+      const fx = await loadFixture(reentrancyFixture);
+      const before = await snapshot(fx);
+      await fx.token.arm(fx.market, fx.market.interface.encodeFunctionData("deposit", [ONE]));
+
+      // The token has no permit: the Market ignores the failed permit and relies on the existing allowance.
+      await expect(
+        fx.market.connect(fx.tenant).depositWithPermit(ONE, 0, 0, ethers.ZeroHash, ethers.ZeroHash),
+      ).to.be.revertedWithCustomError(fx.market, "ReentrancyGuardReentrantCall");
+      expect(await snapshot(fx)).to.deep.equal(before);
+    });
+  });
+
+  describe("when withdraw's transfer calls back into withdraw", function () {
+    it("reverts with ReentrancyGuardReentrantCall: no double withdrawal", async function () {
+      const fx = await loadFixture(reentrancyFixture);
+      const before = await snapshot(fx);
+      await fx.token.arm(fx.market, fx.market.interface.encodeFunctionData("withdraw", [ONE]));
+
+      await expect(fx.market.connect(fx.tenant).withdraw(ONE)).to.be.revertedWithCustomError(
+        fx.market,
+        "ReentrancyGuardReentrantCall",
+      );
+      expect(await snapshot(fx)).to.deep.equal(before);
+    });
+  });
+
+  describe("when withdraw's transfer calls back into deposit", function () {
+    it("reverts with ReentrancyGuardReentrantCall and moves nothing", async function () {
+      const fx = await loadFixture(reentrancyFixture);
+      const before = await snapshot(fx);
+      await fx.token.arm(fx.market, fx.market.interface.encodeFunctionData("deposit", [ONE]));
+
+      await expect(fx.market.connect(fx.tenant).withdraw(ONE)).to.be.revertedWithCustomError(
+        fx.market,
+        "ReentrancyGuardReentrantCall",
+      );
+      expect(await snapshot(fx)).to.deep.equal(before);
+    });
+  });
+
+  describe("when a slash's token transfer calls back into the Market", function () {
+    async function undeliveredCharter(fx: Fixture) {
+      await fx.market.connect(fx.tenant).createDeployment(ethers.id("manifest"));
+      const deploymentId = await fx.market.deploymentCount();
+      await fx.market.connect(fx.tenant).createOrder(deploymentId, defaultSpec({ attributes: [] }));
+      const charterId = await fx.market.orderCount();
+      await fx.market.connect(fx.provider1).placeBid(charterId, 900n, DEFAULT_RESOURCES);
+      await fx.market.connect(fx.tenant).matchOrder(charterId);
+      await nextBlockAt((await fx.market.charter(charterId)).acknowledgeBy + 1n);
+      return charterId;
+    }
+
+    for (const reentered of ["cancelUndelivered", "closeCharter"] as const) {
+      it(`refuses a reentrant ${reentered} with ReentrancyGuardReentrantCall and moves nothing`, async function () {
+        const fx = await loadFixture(reentrancyFixture);
+        const charterId = await undeliveredCharter(fx);
+        const before = await snapshot(fx);
+        await fx.token.arm(fx.market, fx.market.interface.encodeFunctionData(reentered, [charterId]));
+
+        await expect(fx.market.connect(fx.tenant).cancelUndelivered(charterId)).to.be.revertedWithCustomError(
+          fx.market,
+          "ReentrancyGuardReentrantCall",
+        );
+        expect(await snapshot(fx)).to.deep.equal(before);
+        expect((await fx.market.charter(charterId)).state).to.equal(CharterState.Pending);
+      });
+    }
+  });
+});
