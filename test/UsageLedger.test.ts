@@ -116,7 +116,7 @@ describe("UsageLedger", function () {
     });
 
     describe("when the period does not end after the last report", function () {
-      it("reverts with UsageLedgerPeriodNotIncreasing against the last period, for an equal or earlier end", async function () {
+      it("reverts with UsageLedgerPeriodNotIncreasing for an end equal to or before the last", async function () {
         const fx = await loadFixture(usageFixture);
         await mineAt(fx.acknowledgedAt + 100n);
         const last = fx.acknowledgedAt + 50n;

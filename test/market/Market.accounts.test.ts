@@ -20,7 +20,12 @@ import {
 async function signPermit(fx: MarketFixture, owner: HardhatEthersSigner, value: bigint, deadline: bigint) {
   const domain = await fx.token.eip712Domain();
   const signature = await owner.signTypedData(
-    { name: domain.name, version: domain.version, chainId: domain.chainId, verifyingContract: domain.verifyingContract },
+    {
+      name: domain.name,
+      version: domain.version,
+      chainId: domain.chainId,
+      verifyingContract: domain.verifyingContract,
+    },
     {
       Permit: [
         { name: "owner", type: "address" },
@@ -30,7 +35,13 @@ async function signPermit(fx: MarketFixture, owner: HardhatEthersSigner, value: 
         { name: "deadline", type: "uint256" },
       ],
     },
-    { owner: owner.address, spender: await fx.market.getAddress(), value, nonce: await fx.token.nonces(owner), deadline },
+    {
+      owner: owner.address,
+      spender: await fx.market.getAddress(),
+      value,
+      nonce: await fx.token.nonces(owner),
+      deadline,
+    },
   );
   return ethers.Signature.from(signature);
 }
@@ -52,7 +63,10 @@ describe("Market: accounts", function () {
     describe("when the amount is zero", function () {
       it("reverts with MarketZeroAmount", async function () {
         const fx = await loadFixture(marketFixture);
-        await expect(fx.market.connect(fx.tenant).deposit(0)).to.be.revertedWithCustomError(fx.market, "MarketZeroAmount");
+        await expect(fx.market.connect(fx.tenant).deposit(0)).to.be.revertedWithCustomError(
+          fx.market,
+          "MarketZeroAmount",
+        );
       });
     });
 
@@ -82,7 +96,9 @@ describe("Market: accounts", function () {
         await expect(market.connect(fx.tenant).deposit(11n))
           .to.be.revertedWithCustomError(market, "MarketAmountTooLarge")
           .withArgs(11n, 10n);
-        await expect(market.connect(fx.tenant).deposit(10n)).to.emit(market, "Deposited").withArgs(fx.tenant.address, 10n);
+        await expect(market.connect(fx.tenant).deposit(10n))
+          .to.emit(market, "Deposited")
+          .withArgs(fx.tenant.address, 10n);
         expect(await market.balanceOf(fx.tenant)).to.deep.equal([max, 0n]);
       });
     });
@@ -170,7 +186,10 @@ describe("Market: accounts", function () {
     describe("when the amount is zero", function () {
       it("reverts with MarketZeroAmount", async function () {
         const fx = await loadFixture(marketFixture);
-        await expect(fx.market.connect(fx.tenant).withdraw(0)).to.be.revertedWithCustomError(fx.market, "MarketZeroAmount");
+        await expect(fx.market.connect(fx.tenant).withdraw(0)).to.be.revertedWithCustomError(
+          fx.market,
+          "MarketZeroAmount",
+        );
       });
     });
 

@@ -47,7 +47,13 @@ const refusals: Array<[when: string, setup: (fx: MarketFixture) => Promise<Refus
     async (fx) => {
       const orderId = await createOrder(fx);
       await fx.market.connect(fx.tenant).cancelOrder(orderId);
-      return { orderId, bidder: fx.provider1, price: 900n, error: "MarketOrderNotOpen", args: [orderId, OrderState.Cancelled] };
+      return {
+        orderId,
+        bidder: fx.provider1,
+        price: 900n,
+        error: "MarketOrderNotOpen",
+        args: [orderId, OrderState.Cancelled],
+      };
     },
   ],
   [
@@ -56,7 +62,13 @@ const refusals: Array<[when: string, setup: (fx: MarketFixture) => Promise<Refus
       const orderId = await createOrder(fx);
       await placeBids(fx, orderId, [{ provider: fx.provider2, price: 900n }]);
       await fx.market.connect(fx.tenant).matchOrder(orderId);
-      return { orderId, bidder: fx.provider1, price: 800n, error: "MarketOrderNotOpen", args: [orderId, OrderState.Matched] };
+      return {
+        orderId,
+        bidder: fx.provider1,
+        price: 800n,
+        error: "MarketOrderNotOpen",
+        args: [orderId, OrderState.Matched],
+      };
     },
   ],
   [
@@ -85,7 +97,13 @@ const refusals: Array<[when: string, setup: (fx: MarketFixture) => Promise<Refus
   ],
   [
     "the price is zero",
-    async (fx) => ({ orderId: await createOrder(fx), bidder: fx.provider1, price: 0n, error: "MarketZeroPrice", args: [] }),
+    async (fx) => ({
+      orderId: await createOrder(fx),
+      bidder: fx.provider1,
+      price: 0n,
+      error: "MarketZeroPrice",
+      args: [],
+    }),
   ],
   [
     "the price is above the order's limit",
@@ -212,10 +230,13 @@ describe("Market: bids", function () {
     }
 
     describe("when every condition holds at its limit", function () {
-      it("qualifies: price at the limit, resources equal to the request, reputation at the minimum, last second", async function () {
+      it("qualifies: price at the limit, resources as requested, minimum reputation, last second", async function () {
         const fx = await loadFixture(marketFixture);
         const reputation = await fx.registry.reputationOf(fx.provider1);
-        const orderId = await createOrder(fx, defaultSpec({ minReputation: reputation, attributes: [ATTR.euWest, ATTR.gpu] }));
+        const orderId = await createOrder(
+          fx,
+          defaultSpec({ minReputation: reputation, attributes: [ATTR.euWest, ATTR.gpu] }),
+        );
         const { closesAt, maxPricePerSecond } = await fx.market.order(orderId);
         await mineAt(closesAt - 2n);
 
@@ -253,7 +274,12 @@ describe("Market: bids", function () {
 
       expect(await fx.market.bidCount()).to.equal(1n);
       const b = await fx.market.bid(1n);
-      expect([b.orderId, b.provider, b.pricePerSecond, b.released]).to.deep.equal([orderId, fx.provider2.address, 850n, false]);
+      expect([b.orderId, b.provider, b.pricePerSecond, b.released]).to.deep.equal([
+        orderId,
+        fx.provider2.address,
+        850n,
+        false,
+      ]);
       expect(await fx.market.bestBid(orderId)).to.equal(1n);
       const o = await fx.market.order(orderId);
       expect([o.bestBidId, o.bestPrice]).to.deep.equal([1n, 850n]);
@@ -405,7 +431,9 @@ describe("Market: bids", function () {
     describe("when the bid is unknown", function () {
       it("reverts with MarketUnknownBid", async function () {
         const fx = await loadFixture(marketFixture);
-        await expect(fx.market.releaseBid(1n)).to.be.revertedWithCustomError(fx.market, "MarketUnknownBid").withArgs(1n);
+        await expect(fx.market.releaseBid(1n))
+          .to.be.revertedWithCustomError(fx.market, "MarketUnknownBid")
+          .withArgs(1n);
       });
     });
 
@@ -418,7 +446,9 @@ describe("Market: bids", function () {
           { provider: fx.provider2, price: 800n },
         ]);
         await fx.market.connect(fx.tenant).matchOrder(orderId);
-        await expect(fx.market.releaseBid(loser)).to.emit(fx.market, "BidReleased").withArgs(loser, fx.provider2.address, 0n);
+        await expect(fx.market.releaseBid(loser))
+          .to.emit(fx.market, "BidReleased")
+          .withArgs(loser, fx.provider2.address, 0n);
         expect((await fx.market.bid(loser)).released).to.equal(true);
         expect((await fx.market.bid(winner)).released).to.equal(false);
       });
@@ -428,7 +458,7 @@ describe("Market: bids", function () {
   describe("bid bonds", function () {
     const BOND = 5n * ONE;
 
-    it("are locked by every bid, returned to losers on release and to the winner on acknowledgement", async function () {
+    it("are locked by every bid, back to losers on release and to the winner on acknowledgement", async function () {
       const fx = await loadFixture(marketFixture);
       await fx.market.connect(fx.owner).setBidBond(BOND);
       const spec = defaultSpec({ attributes: [] });

@@ -49,7 +49,7 @@ async function delivery(fx: MarketFixture, provider: string): Promise<[bigint, b
 
 describe("Market: charters", function () {
   describe("acknowledge", function () {
-    it("starts the charter: payment accrues from now for duration seconds; emits CharterAcknowledged", async function () {
+    it("starts the charter for duration seconds from now and emits CharterAcknowledged", async function () {
       const fx = await fixtureWith(0n, BOND);
       const { charterId } = await pendingCharter(fx, PRICE);
       expect(await balance(fx, fx.provider1)).to.deep.equal([PROVIDER_DEPOSIT - BOND, BOND]);
@@ -289,7 +289,9 @@ describe("Market: charters", function () {
           await nextBlockAt(acknowledgedAt + 100n);
 
           const tx = fx.market.connect(fx.tenant).closeCharter(charterId);
-          await expect(tx).to.emit(fx.market, "PaymentClaimed").withArgs(charterId, fx.provider1.address, unpaid - fee, fee);
+          await expect(tx)
+            .to.emit(fx.market, "PaymentClaimed")
+            .withArgs(charterId, fx.provider1.address, unpaid - fee, fee);
           await expect(tx)
             .to.emit(fx.market, "CharterClosed")
             .withArgs(charterId, CloseReason.ClosedByTenant, unpaid - fee, TOTAL - PRICE * 100n);
@@ -378,7 +380,9 @@ describe("Market: charters", function () {
           const { charterId } = await pendingCharter(fx, PRICE);
 
           const tx = fx.market.connect(fx.tenant).closeCharter(charterId);
-          await expect(tx).to.emit(fx.market, "CharterClosed").withArgs(charterId, CloseReason.ClosedByTenant, 0n, TOTAL);
+          await expect(tx)
+            .to.emit(fx.market, "CharterClosed")
+            .withArgs(charterId, CloseReason.ClosedByTenant, 0n, TOTAL);
           await expect(tx).not.to.emit(fx.registry, "DeliveryRecorded");
           await expect(tx).not.to.emit(fx.market, "BondSeized");
 
@@ -430,7 +434,9 @@ describe("Market: charters", function () {
           await fx.market.connect(fx.tenant).closeDeployment(fx.deploymentId);
 
           const tx = fx.market.connect(fx.stranger).closeCharter(charterId);
-          await expect(tx).to.emit(fx.market, "CharterClosed").withArgs(charterId, CloseReason.DeploymentClosed, 0n, TOTAL);
+          await expect(tx)
+            .to.emit(fx.market, "CharterClosed")
+            .withArgs(charterId, CloseReason.DeploymentClosed, 0n, TOTAL);
           await expect(tx).not.to.emit(fx.registry, "DeliveryRecorded");
           expect(await balance(fx, fx.tenant)).to.deep.equal([TENANT_DEPOSIT, 0n]);
           expect(await balance(fx, fx.provider1)).to.deep.equal([PROVIDER_DEPOSIT, 0n]);
@@ -442,7 +448,9 @@ describe("Market: charters", function () {
           await fx.market.connect(fx.tenant).closeDeployment(fx.deploymentId);
 
           const tx = fx.market.connect(fx.provider1).closeCharter(charterId);
-          await expect(tx).to.emit(fx.market, "CharterClosed").withArgs(charterId, CloseReason.DeploymentClosed, 0n, TOTAL);
+          await expect(tx)
+            .to.emit(fx.market, "CharterClosed")
+            .withArgs(charterId, CloseReason.DeploymentClosed, 0n, TOTAL);
           await expect(tx).not.to.emit(fx.registry, "Slashed");
           expect(await fx.registry.stakeOf(fx.provider1)).to.equal(STAKES[0]);
           expect(await balance(fx, fx.provider1)).to.deep.equal([PROVIDER_DEPOSIT, 0n]);
@@ -732,7 +740,7 @@ describe("Market: charters", function () {
   });
 
   describe("when the deployment of an active charter is closed (lazy close)", function () {
-    it("stops accrual at the close time; anyone may close the charter (DeploymentClosed), a completed charter", async function () {
+    it("stops accrual at the close time; anyone closes the charter (DeploymentClosed, completed)", async function () {
       const fx = await loadFixture(marketFixture);
       const { charterId, acknowledgedAt } = await activeCharter(fx, PRICE);
       await nextBlockAt(acknowledgedAt + 100n);
@@ -784,13 +792,18 @@ describe("Market: charters", function () {
       const orderId = await createOrder(fx);
       for (const id of [orderId, 50n]) {
         const c = await fx.market.charter(id);
-        expect([c.state, c.orderId, c.provider, c.pricePerSecond]).to.deep.equal([CharterState.None, 0n, ethers.ZeroAddress, 0n]);
+        expect([c.state, c.orderId, c.provider, c.pricePerSecond]).to.deep.equal([
+          CharterState.None,
+          0n,
+          ethers.ZeroAddress,
+          0n,
+        ]);
       }
     });
   });
 
   describe("a whole lifecycle", function () {
-    it("conserves tokens: the Market holds exactly every account's available + locked, to the last withdrawal", async function () {
+    it("conserves tokens: the Market holds every available + locked balance, to the last wei", async function () {
       const fx = await fixtureWith(300n, BOND);
       const spec = defaultSpec({ attributes: [] });
       const orderId = await createOrder(fx, spec);

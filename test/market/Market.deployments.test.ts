@@ -62,7 +62,12 @@ describe("Market: deployments", function () {
     it("returns an empty record for an unknown id", async function () {
       const fx = await loadFixture(marketFixture);
       const d = await fx.market.deployment(42n);
-      expect([d.owner, d.createdAt, d.closedAt, d.version]).to.deep.equal([ethers.ZeroAddress, 0n, 0n, ethers.ZeroHash]);
+      expect([d.owner, d.createdAt, d.closedAt, d.version]).to.deep.equal([
+        ethers.ZeroAddress,
+        0n,
+        0n,
+        ethers.ZeroHash,
+      ]);
     });
   });
 
@@ -195,7 +200,9 @@ describe("Market: deployments", function () {
       it("lets anyone cancel the order, which refunds the tenant", async function () {
         const { fx, spec, orderId } = await closedWithOpenOrder();
         const [available] = await balance(fx, fx.tenant);
-        await expect(fx.market.connect(fx.stranger).cancelOrder(orderId)).to.emit(fx.market, "OrderCancelled").withArgs(orderId);
+        await expect(fx.market.connect(fx.stranger).cancelOrder(orderId))
+          .to.emit(fx.market, "OrderCancelled")
+          .withArgs(orderId);
         expect(await balance(fx, fx.tenant)).to.deep.equal([available + spec.maxPricePerSecond * spec.duration, 0n]);
         expect((await fx.market.order(orderId)).state).to.equal(OrderState.Cancelled);
       });

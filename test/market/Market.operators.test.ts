@@ -290,7 +290,9 @@ describe("Market: operators", function () {
     describe("when the allowance is larger than the owner's balance", function () {
       it("still cannot lock more than the owner has available", async function () {
         const fx = await loadFixture(marketFixture);
-        await fx.market.connect(fx.tenant).approveOperator(fx.operator, 2n ** 128n - 1n, BigInt(await time.latest()) + DAY);
+        await fx.market
+          .connect(fx.tenant)
+          .approveOperator(fx.operator, 2n ** 128n - 1n, BigInt(await time.latest()) + DAY);
         const spec = defaultSpec({ maxPricePerSecond: TENANT_DEPOSIT });
         await expect(fx.market.connect(fx.operator).createOrder(fx.deploymentId, spec))
           .to.be.revertedWithCustomError(fx.market, "MarketInsufficientBalance")
@@ -362,7 +364,9 @@ describe("Market: operators", function () {
       expect((await fx.market.operatorApproval(fx.tenant, fx.operator)).allowance).to.equal(0n);
       expect(await fx.market.isOperator(fx.tenant, fx.operator)).to.equal(true);
       await nextBlockAt();
-      await expect(fx.market.connect(fx.operator).cancelOrder(orderId)).to.emit(fx.market, "OrderCancelled").withArgs(orderId);
+      await expect(fx.market.connect(fx.operator).cancelOrder(orderId))
+        .to.emit(fx.market, "OrderCancelled")
+        .withArgs(orderId);
     });
   });
 });

@@ -74,8 +74,16 @@ describe("Market: orders", function () {
 
     describe("when the spec is invalid", function () {
       const cases: Array<[label: string, field: string, override: Partial<Spec>]> = [
-        ["no CPU", "resources.cpuMillis", { resources: { cpuMillis: 0n, memoryMiB: 1n, storageMiB: 1n, bandwidthMbps: 1n } }],
-        ["no memory", "resources.memoryMiB", { resources: { cpuMillis: 1n, memoryMiB: 0n, storageMiB: 1n, bandwidthMbps: 1n } }],
+        [
+          "no CPU",
+          "resources.cpuMillis",
+          { resources: { cpuMillis: 0n, memoryMiB: 1n, storageMiB: 1n, bandwidthMbps: 1n } },
+        ],
+        [
+          "no memory",
+          "resources.memoryMiB",
+          { resources: { cpuMillis: 1n, memoryMiB: 0n, storageMiB: 1n, bandwidthMbps: 1n } },
+        ],
         ["a zero price limit", "maxPricePerSecond", { maxPricePerSecond: 0n }],
         ["a zero duration", "duration", { duration: 0n }],
         ["a duration above ten years", "duration", { duration: TEN_YEARS + 1n }],
@@ -152,7 +160,9 @@ describe("Market: orders", function () {
       const orderId = await createOrder(fx);
       await placeBids(fx, orderId, [{ provider: fx.provider1, price: 900n }]);
 
-      await expect(fx.market.connect(fx.tenant).cancelOrder(orderId)).to.emit(fx.market, "OrderCancelled").withArgs(orderId);
+      await expect(fx.market.connect(fx.tenant).cancelOrder(orderId))
+        .to.emit(fx.market, "OrderCancelled")
+        .withArgs(orderId);
 
       expect((await fx.market.order(orderId)).state).to.equal(OrderState.Cancelled);
       expect(await balance(fx, fx.tenant)).to.deep.equal([TENANT_DEPOSIT, 0n]);
@@ -164,7 +174,9 @@ describe("Market: orders", function () {
       const spec = defaultSpec();
       const orderId = await createOrder(fx, spec);
       await time.increase(spec.biddingWindow * 10n);
-      await expect(fx.market.connect(fx.tenant).cancelOrder(orderId)).to.emit(fx.market, "OrderCancelled").withArgs(orderId);
+      await expect(fx.market.connect(fx.tenant).cancelOrder(orderId))
+        .to.emit(fx.market, "OrderCancelled")
+        .withArgs(orderId);
       expect(await balance(fx, fx.tenant)).to.deep.equal([TENANT_DEPOSIT, 0n]);
     });
 

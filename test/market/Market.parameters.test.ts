@@ -197,7 +197,9 @@ describe("Market: parameters", function () {
 
       await fx.market.connect(fx.owner).setBidBond(0);
       await fx.market.connect(fx.tenant).matchOrder(orderId);
-      await expect(fx.market.releaseBid(loser)).to.emit(fx.market, "BidReleased").withArgs(loser, fx.provider2.address, ONE);
+      await expect(fx.market.releaseBid(loser))
+        .to.emit(fx.market, "BidReleased")
+        .withArgs(loser, fx.provider2.address, ONE);
       expect(await balance(fx, fx.provider2)).to.deep.equal([PROVIDER_DEPOSIT, 0n]);
       await fx.market.connect(fx.provider1).acknowledge(orderId);
       expect(await balance(fx, fx.provider1)).to.deep.equal([PROVIDER_DEPOSIT, 0n]);

@@ -6,7 +6,15 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { CharterState, DEFAULT_RESOURCES, ONE, defaultSpec, expectConservation, marketFixture, nextBlockAt } from "./fixtures";
+import {
+  CharterState,
+  DEFAULT_RESOURCES,
+  ONE,
+  defaultSpec,
+  expectConservation,
+  marketFixture,
+  nextBlockAt,
+} from "./fixtures";
 
 async function reentrancyFixture() {
   const fx = await loadFixture(marketFixture);
@@ -42,7 +50,7 @@ async function snapshot(fx: Fixture) {
 
 describe("Market: reentrancy", function () {
   describe("when the token is not armed", function () {
-    it("deposits and withdraws normally (the attacks below are refused by the guard, not by the token)", async function () {
+    it("deposits and withdraws normally: the guard, not the token, refuses the attacks below", async function () {
       const fx = await loadFixture(reentrancyFixture);
       await fx.market.connect(fx.tenant).deposit(ONE);
       await fx.market.connect(fx.tenant).withdraw(2n * ONE);
@@ -124,7 +132,7 @@ describe("Market: reentrancy", function () {
         const fx = await loadFixture(reentrancyFixture);
         const charterId = await undeliveredCharter(fx);
         const before = await snapshot(fx);
-        await fx.token.arm(fx.market, fx.market.interface.encodeFunctionData(reentered, [charterId]));
+        await fx.token.arm(fx.market, (await fx.market[reentered].populateTransaction(charterId)).data);
 
         await expect(fx.market.connect(fx.tenant).cancelUndelivered(charterId)).to.be.revertedWithCustomError(
           fx.market,
