@@ -3,6 +3,7 @@
  * book (lowest price wins, the earliest on a tie, constant-gas match), releaseBid and bid bonds.
  */
 import { expect } from "chai";
+import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import {
@@ -285,6 +286,14 @@ describe("Market: bids", function () {
       expect([o.bestBidId, o.bestPrice]).to.deep.equal([1n, 850n]);
       // With no bid bond, bidding locks nothing.
       expect(await balance(fx, fx.provider2)).to.deep.equal([PROVIDER_DEPOSIT, 0n]);
+    });
+  });
+
+  describe("bid", function () {
+    it("returns an empty record for an unknown id", async function () {
+      const fx = await loadFixture(marketFixture);
+      const b = await fx.market.bid(12n);
+      expect([b.orderId, b.provider, b.pricePerSecond, b.released]).to.deep.equal([0n, ethers.ZeroAddress, 0n, false]);
     });
   });
 

@@ -6,6 +6,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import type { ContractTransactionResponse } from "ethers";
 import {
   CharterState,
   DEFAULT_RESOURCES,
@@ -59,61 +60,43 @@ describe("Market: reentrancy", function () {
     });
   });
 
-  describe("when deposit's transferFrom calls back into withdraw", function () {
-    it("reverts with ReentrancyGuardReentrantCall and moves nothing", async function () {
-      const fx = await loadFixture(reentrancyFixture);
-      const before = await snapshot(fx);
-      await fx.token.arm(fx.market, fx.market.interface.encodeFunctionData("withdraw", [ONE]));
+  /** The token movements of the Market's own functions, each made to call back into another token function. */
+  type Call = (fx: Fixture) => Promise<ContractTransactionResponse>;
+  type Encoded = (fx: Fixture) => string;
+  // The token has no permit: depositWithPermit ignores the failed permit and relies on the existing allowance.
+  const outer: Array<[name: string, movement: string, call: Call]> = [
+    ["deposit", "transferFrom", (fx) => fx.market.connect(fx.tenant).deposit(ONE)],
+    [
+      "depositWithPermit",
+      "transferFrom",
+      (fx) => fx.market.connect(fx.tenant).depositWithPermit(ONE, 0, 0, ethers.ZeroHash, ethers.ZeroHash),
+    ],
+    ["withdraw", "transfer", (fx) => fx.market.connect(fx.tenant).withdraw(ONE)],
+  ];
+  const reentered: Array<[name: string, data: Encoded]> = [
+    ["deposit", (fx) => fx.market.interface.encodeFunctionData("deposit", [ONE])],
+    [
+      "depositWithPermit",
+      (fx) =>
+        fx.market.interface.encodeFunctionData("depositWithPermit", [ONE, 0, 0, ethers.ZeroHash, ethers.ZeroHash]),
+    ],
+    ["withdraw", (fx) => fx.market.interface.encodeFunctionData("withdraw", [ONE])],
+  ];
 
-      await expect(fx.market.connect(fx.tenant).deposit(ONE)).to.be.revertedWithCustomError(
-        fx.market,
-        "ReentrancyGuardReentrantCall",
-      );
-      expect(await snapshot(fx)).to.deep.equal(before);
-    });
-  });
+  for (const [outerName, movement, call] of outer) {
+    for (const [innerName, data] of reentered) {
+      describe(`when ${outerName}'s ${movement} calls back into ${innerName}`, function () {
+        it("reverts with ReentrancyGuardReentrantCall and moves nothing", async function () {
+          const fx = await loadFixture(reentrancyFixture);
+          const before = await snapshot(fx);
+          await fx.token.arm(fx.market, data(fx));
 
-  describe("when depositWithPermit's transferFrom calls back into deposit", function () {
-    it("reverts with ReentrancyGuardReentrantCall and moves nothing", async function () {
-      const fx = await loadFixture(reentrancyFixture);
-      const before = await snapshot(fx);
-      await fx.token.arm(fx.market, fx.market.interface.encodeFunctionData("deposit", [ONE]));
-
-      // The token has no permit: the Market ignores the failed permit and relies on the existing allowance.
-      await expect(
-        fx.market.connect(fx.tenant).depositWithPermit(ONE, 0, 0, ethers.ZeroHash, ethers.ZeroHash),
-      ).to.be.revertedWithCustomError(fx.market, "ReentrancyGuardReentrantCall");
-      expect(await snapshot(fx)).to.deep.equal(before);
-    });
-  });
-
-  describe("when withdraw's transfer calls back into withdraw", function () {
-    it("reverts with ReentrancyGuardReentrantCall: no double withdrawal", async function () {
-      const fx = await loadFixture(reentrancyFixture);
-      const before = await snapshot(fx);
-      await fx.token.arm(fx.market, fx.market.interface.encodeFunctionData("withdraw", [ONE]));
-
-      await expect(fx.market.connect(fx.tenant).withdraw(ONE)).to.be.revertedWithCustomError(
-        fx.market,
-        "ReentrancyGuardReentrantCall",
-      );
-      expect(await snapshot(fx)).to.deep.equal(before);
-    });
-  });
-
-  describe("when withdraw's transfer calls back into deposit", function () {
-    it("reverts with ReentrancyGuardReentrantCall and moves nothing", async function () {
-      const fx = await loadFixture(reentrancyFixture);
-      const before = await snapshot(fx);
-      await fx.token.arm(fx.market, fx.market.interface.encodeFunctionData("deposit", [ONE]));
-
-      await expect(fx.market.connect(fx.tenant).withdraw(ONE)).to.be.revertedWithCustomError(
-        fx.market,
-        "ReentrancyGuardReentrantCall",
-      );
-      expect(await snapshot(fx)).to.deep.equal(before);
-    });
-  });
+          await expect(call(fx)).to.be.revertedWithCustomError(fx.market, "ReentrancyGuardReentrantCall");
+          expect(await snapshot(fx)).to.deep.equal(before);
+        });
+      });
+    }
+  }
 
   describe("when a slash's token transfer calls back into the Market", function () {
     async function undeliveredCharter(fx: Fixture) {
