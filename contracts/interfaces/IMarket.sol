@@ -261,11 +261,14 @@ interface IMarket {
     function claim(uint256 charterId) external;
 
     /// @notice Close a charter: settle what accrued, refund the rest. Tenant (or operator) or provider at any
-    /// time; anyone once it ended or its deployment closed.
+    /// time; anyone once it ended or its deployment closed. The reason is DeploymentClosed when the deployment
+    /// closed before the charter's end, Expired when it ran to its end.
     function closeCharter(uint256 charterId) external;
 
     /// @notice The tenant (or operator) ends a charter never acknowledged within the start timeout: full refund,
-    /// the bond goes to the tenant, the provider is slashed by `slashBps` and a failure is recorded.
+    /// the bond goes to the tenant, the provider is slashed by `slashBps` and a failure is recorded. Refused once
+    /// the deployment is closed (a closed deployment cannot be acknowledged): closeCharter then unwinds the charter
+    /// without fault.
     function cancelUndelivered(uint256 charterId) external;
 
     /// @notice Extend an active charter by `extraSeconds`: locks `price * extraSeconds` more. Tenant or operator.
