@@ -390,6 +390,7 @@ const MESSAGES: MessageTable = {
   ProviderRegistryUnauthorized: ({ caller }) => `${address(caller)} is not allowed to do this (not the owner or the market)`,
   ProviderRegistryStakeOverflow: ({ stake }) => `a stake of ${stake} is too large`,
   ProviderRegistryInvalidParameter: ({ value }) => `${value} is not a valid parameter value`,
+  ProviderRegistryDuplicateAttribute: ({ attribute }) => `attribute ${attribute} is listed twice`,
 
   // ---------------------------------------------------------------- CertificateRegistry
   CertificateRegistryNotProvider: ({ account }) =>
