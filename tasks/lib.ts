@@ -146,7 +146,8 @@ async function createContext(hre: HardhatRuntimeEnvironment, from: string | unde
   const provider = hre.ethers.provider;
   const signer = await resolveSigner(hre, from);
   const { chainId } = await provider.getNetwork();
-  const dir = process.env.TOM3_DEPLOYMENTS_DIR ?? join(hre.config.paths.root, "deployments");
+  // `||`: an empty variable (as .env.example leaves it) means the default.
+  const dir = process.env.TOM3_DEPLOYMENTS_DIR || join(hre.config.paths.root, "deployments");
   const deployment = readDeployment(chainId, dir);
   await assertDeployed(hre, deployment, deploymentFile(chainId, dir));
 
@@ -235,7 +236,7 @@ async function createContext(hre: HardhatRuntimeEnvironment, from: string | unde
     },
     async scan(query) {
       const latest = await provider.getBlockNumber();
-      const range = Number(process.env.TOM3_LOG_RANGE ?? 10_000);
+      const range = logRange();
       const found = [];
       for (let fromBlock = deployment.deployedAtBlock; fromBlock <= latest; fromBlock += range) {
         found.push(...(await query(fromBlock, Math.min(fromBlock + range - 1, latest))));
@@ -248,6 +249,14 @@ async function createContext(hre: HardhatRuntimeEnvironment, from: string | unde
       return BigInt(block.timestamp);
     },
   };
+}
+
+/** Blocks per eth_getLogs call: TOM3_LOG_RANGE, default 10000. */
+function logRange(): number {
+  const text = process.env.TOM3_LOG_RANGE || "10000";
+  const range = Number(text);
+  if (!Number.isSafeInteger(range) || range < 1) throw fail(`TOM3_LOG_RANGE: "${text}" is not a positive integer`);
+  return range;
 }
 
 async function replay(
