@@ -169,9 +169,7 @@ export function exportAbis(options: ExportOptions = DEFAULT_EXPORT_OPTIONS): Exp
 
 /** Human summary of an export, one line per ABI. */
 export function describeExport(report: ExportReport): string {
-  const lines = report.sources.map(
-    (s) => `  ${s.exportName.padEnd(24)} ${s.source}${s.standIn ? "  [stand-in]" : ""}`,
-  );
+  const lines = report.sources.map((s) => `  ${s.exportName.padEnd(24)} ${s.source}${s.standIn ? "  [stand-in]" : ""}`);
   const verb = report.changed ? "Wrote" : "Unchanged:";
   return `${verb} ${relative(process.cwd(), report.outFile) || report.outFile}\n${lines.join("\n")}`;
 }

@@ -74,7 +74,13 @@ tom3Task<{ account?: string }>(
       market.balanceOf(account),
       registry.isProvider(account),
     ]);
-    const report = { account, wallet: tokens(wallet), available: tokens(available), locked: tokens(locked), isProvider };
+    const report = {
+      account,
+      wallet: tokens(wallet),
+      available: tokens(available),
+      locked: tokens(locked),
+      isProvider,
+    };
     if (!isProvider) return report;
     const [stake, [unbonding, releaseAt], reputation, [completed, failed], endpoint] = await Promise.all([
       registry.stakeOf(account),

@@ -74,7 +74,13 @@ function proposalCall(ctx: Tom3Context, args: ActionArgs): ProposalCall {
   } catch (error) {
     throw fail(`--args: do not fit ${fragment.format("sighash")}: ${(error as Error).message}`);
   }
-  return { targets: [target], values: [0n], calldatas: [calldata], description, descriptionHash: descriptionHash(description) };
+  return {
+    targets: [target],
+    values: [0n],
+    calldatas: [calldata],
+    description,
+    descriptionHash: descriptionHash(description),
+  };
 }
 
 /** Recover a proposal's call from its `ProposalCreated` event. */
@@ -106,7 +112,8 @@ async function resolveProposal(
     : args.proposal !== undefined
       ? await proposalCallById(ctx, idFlag("proposal", args.proposal))
       : undefined;
-  if (!call) throw fail("give --proposal, or the --contract, --function, --args and --description it was proposed with");
+  if (!call)
+    throw fail("give --proposal, or the --contract, --function, --args and --description it was proposed with");
   const proposalId = await ctx.read("governor", "getProposalId", () =>
     governor.getProposalId(call.targets, call.values, call.calldatas, call.descriptionHash),
   );
@@ -118,10 +125,20 @@ async function resolveProposal(
 
 function actionParams(t: ConfigurableTaskDefinition): ConfigurableTaskDefinition {
   return t
-    .addOptionalParam("contract", "Target contract: market, registry, token, certificates, usage, timelock", undefined, types.string)
+    .addOptionalParam(
+      "contract",
+      "Target contract: market, registry, token, certificates, usage, timelock",
+      undefined,
+      types.string,
+    )
     .addOptionalParam("function", 'Function to call, by name or signature ("setBidBond")', undefined, types.string)
     .addOptionalParam("args", `Its arguments as a JSON array ('["100"]')`, undefined, types.string)
-    .addOptionalParam("description", "The proposal's description (its hash is part of the proposal id)", undefined, types.string);
+    .addOptionalParam(
+      "description",
+      "The proposal's description (its hash is part of the proposal id)",
+      undefined,
+      types.string,
+    );
 }
 
 tom3Task<ActionArgs>(
@@ -162,7 +179,9 @@ tom3Task<{ proposal: string; support: string; reason?: string }>(
     if (support < 0) throw fail(`--support: "${args.support}" is not one of for, against, abstain`);
     const governor = ctx.governor();
     const sent = await ctx.send("governor", args.reason ? "castVoteWithReason" : "castVote", () =>
-      args.reason ? governor.castVoteWithReason(proposalId, support, args.reason) : governor.castVote(proposalId, support),
+      args.reason
+        ? governor.castVoteWithReason(proposalId, support, args.reason)
+        : governor.castVote(proposalId, support),
     );
     const cast = sent.event("governor", "VoteCast");
     return { proposalId, voter: cast.voter, support: VOTE_TYPES[support], weight: cast.weight, ...txFacts(sent) };
@@ -214,7 +233,9 @@ tom3Task<{ proposal: string }>(
       governor.CLOCK_MODE(),
     ]);
     const counting = new Contract(await governor.getAddress(), tom3Abis.governor, ctx.signer);
-    const [againstVotes, forVotes, abstainVotes] = (await counting.getFunction("proposalVotes")(proposalId)) as bigint[];
+    const [againstVotes, forVotes, abstainVotes] = (await counting.getFunction("proposalVotes")(
+      proposalId,
+    )) as bigint[];
     const report: Report = {
       proposalId,
       state: enumName(PROPOSAL_STATES, state),

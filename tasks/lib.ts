@@ -386,17 +386,7 @@ export const resources = (value: { [K in keyof Resources]: number | bigint }): S
   );
 
 export type Fact =
-  | string
-  | number
-  | bigint
-  | boolean
-  | null
-  | undefined
-  | Tokens
-  | Time
-  | Shown
-  | Fact[]
-  | { [key: string]: Fact };
+  string | number | bigint | boolean | null | undefined | Tokens | Time | Shown | Fact[] | { [key: string]: Fact };
 /** A task's result: facts by camelCase key, printed one per line ("orderId" → "order id: 3"). */
 export type Report = { [key: string]: Fact };
 

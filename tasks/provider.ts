@@ -27,7 +27,10 @@ tom3Task<{ endpoint: string; attributes: string }>(
     return {
       provider: registered.provider,
       endpoint: registered.endpoint,
-      attributes: args.attributes.split(",").map((a) => a.trim()).filter((a) => a !== ""),
+      attributes: args.attributes
+        .split(",")
+        .map((a) => a.trim())
+        .filter((a) => a !== ""),
       ...txFacts(sent),
     };
   },
@@ -48,7 +51,9 @@ tom3Task<{ endpoint?: string; attributes?: string }>(
     const address = ctx.signer.address;
     const endpoint = args.endpoint ?? (await registry.endpointOf(address));
     const attributes =
-      args.attributes === undefined ? await registry.attributesOf(address) : parseAttributes(args.attributes, "--attributes");
+      args.attributes === undefined
+        ? await registry.attributesOf(address)
+        : parseAttributes(args.attributes, "--attributes");
     const sent = await ctx.send("registry", "update", () => registry.update(endpoint, attributes));
     const updated = sent.event("registry", "ProviderUpdated");
     return {
@@ -114,10 +119,18 @@ tom3Task<{ derFile?: string; pemFile?: string }>(
   (t) =>
     t
       .addOptionalParam("derFile", "The certificate, DER-encoded", undefined, types.inputFile)
-      .addOptionalParam("pemFile", "The certificate, PEM-encoded (the first CERTIFICATE block)", undefined, types.inputFile),
+      .addOptionalParam(
+        "pemFile",
+        "The certificate, PEM-encoded (the first CERTIFICATE block)",
+        undefined,
+        types.inputFile,
+      ),
   async (args, ctx) => {
-    if ((args.derFile === undefined) === (args.pemFile === undefined)) throw fail("give exactly one of --der-file or --pem-file");
-    const der = args.derFile ? readFileSync(args.derFile) : pemToDer(readFileSync(args.pemFile!, "utf8"), args.pemFile!);
+    if ((args.derFile === undefined) === (args.pemFile === undefined))
+      throw fail("give exactly one of --der-file or --pem-file");
+    const der = args.derFile
+      ? readFileSync(args.derFile)
+      : pemToDer(readFileSync(args.pemFile!, "utf8"), args.pemFile!);
     const sent = await ctx.send("certificates", "publishRootCertificate", () =>
       ctx.contracts.certificates.publishRootCertificate(der),
     );
@@ -142,4 +155,3 @@ function pemToDer(pem: string, file: string): Uint8Array {
   if (der.length === 0) throw fail(`--pem-file: the certificate in ${file} is empty`);
   return new Uint8Array(der);
 }
-

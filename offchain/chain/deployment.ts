@@ -59,7 +59,8 @@ export function parseDeployment(json: unknown, source: string, expectedChainId?:
   if (!isCount(deployedAtBlock)) {
     return fail("deployedAtBlock", `must be a block number, got ${show(deployedAtBlock)}`);
   }
-  if (!isObject(json.contracts)) return fail("contracts", `must be an object of addresses, got ${show(json.contracts)}`);
+  if (!isObject(json.contracts))
+    return fail("contracts", `must be an object of addresses, got ${show(json.contracts)}`);
 
   const given = json.contracts;
   const contracts: Partial<Tom3Addresses> = {};

@@ -40,7 +40,11 @@ type DecodedValue<T extends string> = T extends `${string}]`
         : string;
 
 type InputsToArgs<I extends readonly AbiParameter[]> = I extends unknown
-  ? { readonly [K in keyof I & `${number}` as I[K]["name"] extends "" ? `arg${K}` : I[K]["name"]]: DecodedValue<I[K]["type"]> }
+  ? {
+      readonly [K in keyof I & `${number}` as I[K]["name"] extends "" ? `arg${K}` : I[K]["name"]]: DecodedValue<
+        I[K]["type"]
+      >;
+    }
   : never;
 
 /** Decoded arguments of error `N`, keyed by parameter name (an unnamed parameter is `arg<index>`). */
@@ -82,7 +86,14 @@ export class Tom3ContractError<N extends string = string> extends Error {
   }
 
   /** Plain-JSON form for logs and wires: bigints become decimal strings. */
-  toJSON(): { name: string; code: string; contract?: string; args: Record<string, unknown>; message: string; data: string } {
+  toJSON(): {
+    name: string;
+    code: string;
+    contract?: string;
+    args: Record<string, unknown>;
+    message: string;
+    data: string;
+  } {
     return {
       name: this.name,
       code: this.code,
@@ -126,7 +137,13 @@ export function decodeContractError(error: unknown, options: DecodeOptions = {})
 export function decodeRevertData(data: string, options: DecodeOptions = {}, cause?: unknown): Tom3ContractError {
   const hex = data.toLowerCase();
   if (hex === "0x") {
-    return new Tom3ContractError({ code: "RevertWithoutData", args: {}, data: hex, cause, message: "reverted without data" });
+    return new Tom3ContractError({
+      code: "RevertWithoutData",
+      args: {},
+      data: hex,
+      cause,
+      message: "reverted without data",
+    });
   }
   const known = errorIndex(options.abis).get(hex.slice(0, 10));
   if (known) {
@@ -308,7 +325,6 @@ function bitmapStates(names: readonly string[], bitmap: string): string {
   return set.length === 1 ? set[0] : `${set.slice(0, -1).join(", ")} or ${set[set.length - 1]}`;
 }
 
-
 function address(value: string): string {
   return getAddress(value);
 }
@@ -328,7 +344,8 @@ const MESSAGES: MessageTable = {
   MarketAmountTooLarge: ({ amount, max }) => `amount ${amount} is above the maximum ${max}`,
   MarketInsufficientBalance: ({ account, available, needed }) =>
     `${address(account)} has ${formatTokens(available)} available in the market but needs ${formatTokens(needed)}`,
-  MarketUnauthorized: ({ caller }) => `${address(caller)} is not allowed to do this (not the owner, tenant or an approved operator)`,
+  MarketUnauthorized: ({ caller }) =>
+    `${address(caller)} is not allowed to do this (not the owner, tenant or an approved operator)`,
   MarketUnknownDeployment: ({ deploymentId }) => `deployment ${deploymentId} does not exist`,
   MarketDeploymentClosed: ({ deploymentId }) => `deployment ${deploymentId} is closed`,
   MarketZeroVersion: () => "the deployment version is zero",
@@ -347,7 +364,8 @@ const MESSAGES: MessageTable = {
     const [name, unit] = RESOURCE_FIELDS[Number(resource)] ?? [`resource #${resource}`, ""];
     return `offered ${name} ${offered}${unit && ` ${unit}`} is below the requested ${requested}${unit && ` ${unit}`}`;
   },
-  MarketReputationTooLow: ({ reputation, minimum }) => `reputation ${reputation} is below the order's minimum ${minimum}`,
+  MarketReputationTooLow: ({ reputation, minimum }) =>
+    `reputation ${reputation} is below the order's minimum ${minimum}`,
   MarketMissingAttribute: ({ attribute }) => `the provider does not hold the required attribute ${attribute}`,
   MarketDuplicateBid: ({ orderId, provider, bidId }) =>
     `${address(provider)} already bid on order ${orderId} (bid ${bidId})`,
@@ -380,14 +398,16 @@ const MESSAGES: MessageTable = {
   ProviderRegistryEmptyEndpoint: () => "the provider endpoint is empty",
   ProviderRegistryEndpointTooLong: ({ length, maxLength }) =>
     `the provider endpoint is ${length} bytes long; at most ${maxLength} are allowed`,
-  ProviderRegistryTooManyAttributes: ({ count, maxCount }) => `${count} attributes given; at most ${maxCount} are allowed`,
+  ProviderRegistryTooManyAttributes: ({ count, maxCount }) =>
+    `${count} attributes given; at most ${maxCount} are allowed`,
   ProviderRegistryZeroAmount: () => "the amount is zero",
   ProviderRegistryInsufficientStake: ({ stake, requested }) =>
     `stake is ${formatTokens(stake)}, less than the ${formatTokens(requested)} requested`,
   ProviderRegistryNothingUnbonding: ({ provider }) => `${address(provider)} has no stake unbonding`,
   ProviderRegistryUnbondingNotOver: ({ releaseAt, now_ }) =>
     `the unbonding stake is released at ${formatTime(releaseAt)} (now ${formatTime(now_)})`,
-  ProviderRegistryUnauthorized: ({ caller }) => `${address(caller)} is not allowed to do this (not the owner or the market)`,
+  ProviderRegistryUnauthorized: ({ caller }) =>
+    `${address(caller)} is not allowed to do this (not the owner or the market)`,
   ProviderRegistryStakeOverflow: ({ stake }) => `a stake of ${stake} is too large`,
   ProviderRegistryInvalidParameter: ({ value }) => `${value} is not a valid parameter value`,
   ProviderRegistryDuplicateAttribute: ({ attribute }) => `attribute ${attribute} is listed twice`,
@@ -406,7 +426,8 @@ const MESSAGES: MessageTable = {
   UsageLedgerNotAcknowledged: ({ charterId }) => `charter ${charterId} has not been acknowledged`,
   UsageLedgerPeriodNotIncreasing: ({ periodEnd, lastPeriodEnd }) =>
     `usage period end ${formatTime(periodEnd)} is not after the last reported one, ${formatTime(lastPeriodEnd)}`,
-  UsageLedgerPeriodInFuture: ({ periodEnd, now_ }) => `usage period end ${formatTime(periodEnd)} is in the future (now ${formatTime(now_)})`,
+  UsageLedgerPeriodInFuture: ({ periodEnd, now_ }) =>
+    `usage period end ${formatTime(periodEnd)} is in the future (now ${formatTime(now_)})`,
   UsageLedgerEmptyCiphertext: () => "the usage ciphertext hash is empty",
 
   // ---------------------------------------------------------------- TOM3Token
@@ -429,8 +450,10 @@ const MESSAGES: MessageTable = {
   ERC20InvalidApprover: ({ approver }) => `${address(approver)} cannot approve`,
   ERC20InvalidSpender: ({ spender }) => `${address(spender)} cannot be a spender`,
   ERC2612ExpiredSignature: ({ deadline }) => `the permit expired at ${formatTime(deadline)}`,
-  ERC2612InvalidSigner: ({ signer, owner }) => `the permit was signed by ${address(signer)}, not by the owner ${address(owner)}`,
-  InvalidAccountNonce: ({ account, currentNonce }) => `wrong nonce for ${address(account)}: the current one is ${currentNonce}`,
+  ERC2612InvalidSigner: ({ signer, owner }) =>
+    `the permit was signed by ${address(signer)}, not by the owner ${address(owner)}`,
+  InvalidAccountNonce: ({ account, currentNonce }) =>
+    `wrong nonce for ${address(account)}: the current one is ${currentNonce}`,
   SafeERC20FailedOperation: ({ token }) => `a transfer of token ${address(token)} failed`,
   SafeERC20FailedDecreaseAllowance: ({ spender, currentAllowance, requestedDecrease }) =>
     `cannot decrease ${address(spender)}'s allowance of ${currentAllowance} by ${requestedDecrease}`,

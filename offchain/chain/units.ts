@@ -132,7 +132,10 @@ export function formatTokens(wei: bigint): string {
 export function formatTime(seconds: bigint | number): string {
   const ms = Number(seconds) * 1000;
   if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return `${seconds}`;
-  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, " UTC");
+  return new Date(ms)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d{3}Z$/, " UTC");
 }
 
 // ------------------------------------------------------------------ exact decimal arithmetic
@@ -156,7 +159,8 @@ function split(
   const text = typeof value === "string" ? value.trim() : String(value);
   const match = /^(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z0-9]*)$/.exec(text);
   if (!match) {
-    const problem = text === "" ? "is empty" : text.startsWith("-") ? `"${text}" is negative` : `"${text}" is not valid`;
+    const problem =
+      text === "" ? "is empty" : text.startsWith("-") ? `"${text}" is negative` : `"${text}" is not valid`;
     throw new UnitError(field, value, `${problem}; ${hint}`);
   }
   const unit = match[2];

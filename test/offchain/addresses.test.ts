@@ -2,12 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  DeploymentFileError,
-  deploymentFile,
-  readDeployment,
-  writeDeployment,
-} from "../../offchain/chain/addresses";
+import { DeploymentFileError, deploymentFile, readDeployment, writeDeployment } from "../../offchain/chain/addresses";
 import type { Tom3Deployment } from "../../offchain/chain/addresses";
 
 const RECORD: Tom3Deployment = {
@@ -103,7 +98,12 @@ describe("offchain/chain/addresses", function () {
   });
 
   it("names the missing file and the chain", function () {
-    expectFileError(() => readDeployment(5, dir), join(dir, "5.json"), undefined, /not found: nothing is deployed on chain 5/);
+    expectFileError(
+      () => readDeployment(5, dir),
+      join(dir, "5.json"),
+      undefined,
+      /not found: nothing is deployed on chain 5/,
+    );
   });
 
   it("refuses a file that is not JSON", function () {

@@ -123,9 +123,9 @@ describe("offchain/chain/units", function () {
   describe("resources", function () {
     it("builds on-chain resources and names the failing flag", function () {
       const fields = { cpu: "--cpu", memory: "--memory", storage: "--storage", bandwidth: "--bandwidth" };
-      expect(parseResources({ cpu: "500m", memory: "256Mi", storage: "1Gi", bandwidth: "10Mbps" }, fields)).to.deep.equal(
-        { cpuMillis: 500, memoryMiB: 256, storageMiB: 1024, bandwidthMbps: 10 },
-      );
+      expect(
+        parseResources({ cpu: "500m", memory: "256Mi", storage: "1Gi", bandwidth: "10Mbps" }, fields),
+      ).to.deep.equal({ cpuMillis: 500, memoryMiB: 256, storageMiB: 1024, bandwidthMbps: 10 });
       expectUnitError(
         () => parseResources({ cpu: "500m", memory: "256Mi", storage: "1G", bandwidth: "10Mbps" }, fields),
         "--storage",
