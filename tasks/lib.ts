@@ -85,7 +85,7 @@ function asTaskError(error: unknown): Error {
   if (error instanceof HardhatPluginError) return error;
   if (error instanceof UnitError || error instanceof DeploymentFileError) return fail(error.message, error);
   const decoded = decodeContractError(error);
-  if (decoded) return fail(`reverted: ${describe(decoded)}`, decoded);
+  if (decoded) return fail(`reverted: ${sentence(decoded)}`, decoded);
   return error instanceof Error ? error : new Error(String(error));
 }
 
@@ -95,7 +95,7 @@ function errorJson(error: Error): Record<string, unknown> {
   return { message: error.message, ...(revert ? { revert } : {}) };
 }
 
-function describe(error: Tom3ContractError): string {
+function sentence(error: Tom3ContractError): string {
   return `${error.message} (${error.code})`;
 }
 
@@ -172,7 +172,7 @@ async function createContext(hre: HardhatRuntimeEnvironment, from: string | unde
   const label = (contract: Tom3ContractKey, method: string): string => `${tom3ContractNames[contract]}.${method}`;
   const reverted = (error: unknown, contract: Tom3ContractKey, method: string): unknown => {
     const decoded = decodeContractError(error, { contract });
-    return decoded ? fail(`${label(contract, method)} reverted: ${describe(decoded)}`, decoded) : error;
+    return decoded ? fail(`${label(contract, method)} reverted: ${sentence(decoded)}`, decoded) : error;
   };
 
   const sentTx = (receipt: TransactionReceipt, what: string): SentTx => {
