@@ -82,7 +82,8 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
  */
 function unquotedHash(source: ManifestSource): void {
   const text = source.textAt(["usageKeyHash"]);
-  if (isRecord(source.data) && typeof source.data.usageKeyHash !== "string" && text && /^0x[0-9a-fA-F]{64}$/.test(text)) {
+  const unquoted = source.integerAt(["usageKeyHash"]) !== undefined;
+  if (isRecord(source.data) && unquoted && text !== undefined && /^0x[0-9a-fA-F]{64}$/.test(text)) {
     source.data.usageKeyHash = text;
   }
 }

@@ -80,12 +80,10 @@ export function groupRequirements(manifest: NormalisedManifest): { specs: GroupR
       storage += BigInt(resources.storageBytes) * BigInt(count);
       bandwidth += BigInt(resources.bandwidthBps) * BigInt(count);
     }
+    const overflows: string[] = [];
     const fit = (value: bigint, what: string, unit: string): number => {
       if (value <= UINT32_MAX) return Number(value);
-      issues.push({
-        path: `placement.${group}`,
-        message: `the group's ${what} adds up to ${value} ${unit}, more than an order can ask for (${UINT32_MAX} ${unit})`,
-      });
+      overflows.push(`${what} ${value} ${unit}`);
       return 0;
     };
     const resources: Resources = {
@@ -94,6 +92,12 @@ export function groupRequirements(manifest: NormalisedManifest): { specs: GroupR
       storageMiB: fit(ceilDiv(storage, MIB), "storage", "MiB"),
       bandwidthMbps: fit(ceilDiv(bandwidth, MBPS), "bandwidth", "Mbps"),
     };
+    if (overflows.length > 0) {
+      issues.push({
+        path: `placement.${group}`,
+        message: `asks for more than one order can carry (at most ${UINT32_MAX} of each unit): ${overflows.join(", ")}`,
+      });
+    }
     specs.push({
       group,
       services: [...services],
