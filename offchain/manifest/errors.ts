@@ -34,11 +34,13 @@ export class ManifestError extends Error {
   }
 }
 
-/** `file:line:col: path: message`, leaving out what is unknown. */
+/** `file:line:col: path: message`, leaving out what is unknown; always a single line. */
 export function formatIssue(issue: ManifestIssue, source = "manifest"): string {
   let where = source;
   if (issue.line !== undefined) where += `:${issue.line}` + (issue.column !== undefined ? `:${issue.column}` : "");
-  return issue.path === "" ? `${where}: ${issue.message}` : `${where}: ${issue.path}: ${issue.message}`;
+  const line = issue.path === "" ? `${where}: ${issue.message}` : `${where}: ${issue.path}: ${issue.message}`;
+  // Control characters (a newline in a key or value quoted back) would break the one-line-per-issue shape.
+  return line.replace(/[\u0000-\u001f\u007f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function summary(issues: readonly ManifestIssue[], source: string): string {
@@ -50,11 +52,15 @@ function summary(issues: readonly ManifestIssue[], source: string): string {
 /** A step of a field path: a map key or a list index. */
 export type PathSegment = string | number;
 
-/** `["services", "web", "expose", 0, "to", 1]` → `services.web.expose[0].to[1]`. */
+/**
+ * `["services", "web", "expose", 0, "to", 1]` → `services.web.expose[0].to[1]`. A key that would not read back
+ * plainly (empty, or with spaces, dots, brackets, quotes or control characters) is quoted: `env["my var"]`.
+ */
 export function formatPath(segments: readonly PathSegment[]): string {
   let out = "";
   for (const segment of segments) {
     if (typeof segment === "number") out += `[${segment}]`;
+    else if (segment === "" || /[\s.[\]"'\\\u0000-\u001f\u007f]/u.test(segment)) out += `[${JSON.stringify(segment)}]`;
     else out += out === "" ? segment : `.${segment}`;
   }
   return out;

@@ -60,6 +60,7 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
 
   unquotedHash(source);
   schemaIssues(source, issues);
+  numberIssues(source, issues);
   const manifest = new Normaliser(source, issues).manifest(source.data);
   if (manifest && issues.size === 0) {
     for (const { path, message } of groupRequirements(manifest).issues) issues.add(path.split("."), message, "key");
@@ -88,10 +89,38 @@ function unquotedHash(source: ManifestSource): void {
   }
 }
 
+/**
+ * How numbers are written, beyond their type: an integer field takes a YAML integer (8080, not 8080.0 or 8.08e3,
+ * which typed YAML readers refuse), and a text field never takes a number, however large (a YAML integer beyond
+ * 2^53 reaches the schema as its digits, so the schema alone would take it for text).
+ */
+function numberIssues(source: ManifestSource, issues: Issues): void {
+  for (const path of source.numbers) {
+    const isPrice = path.length === 3 && path[0] === "placement" && path[2] === "maxPricePerSecond";
+    const integer = source.integerAt(path) !== undefined;
+    if (isUnitField(path) || (isPrice && integer) || (path.length === 1 && path[0] === "usageKeyHash")) continue;
+    if (!integer) {
+      issues.add(path, `must be an integer, written without a fraction or exponent (not ${source.textAt(path)})`);
+    } else if (typeof dataAt(source.data, path) === "string") {
+      issues.add(path, `must be a string (write it quoted: "${source.textAt(path)}")`);
+    }
+  }
+}
+
+function dataAt(data: Data, path: readonly PathSegment[]): Data | undefined {
+  let node: Data | undefined = data;
+  for (const step of path) {
+    if (Array.isArray(node) && typeof step === "number") node = node[step];
+    else if (isRecord(node) && typeof step === "string" && Object.hasOwn(node, step)) node = node[step];
+    else return undefined;
+  }
+  return node;
+}
+
 /** The problems found so far: one per field, none beneath a field already reported. */
 class Issues {
   private readonly list: ManifestIssue[] = [];
-  private readonly reported: string[] = [];
+  private readonly reported = new Set<string>();
 
   constructor(private readonly source: ManifestSource) {}
 
@@ -104,8 +133,8 @@ class Issues {
   }
 
   addLocated(issue: ManifestIssue): void {
-    if (this.reported.some((done) => covers(done, issue.path))) return;
-    this.reported.push(issue.path);
+    if (enclosing(issue.path).some((path) => this.reported.has(path))) return;
+    this.reported.add(issue.path);
     this.list.push(issue);
   }
 
@@ -115,10 +144,12 @@ class Issues {
   }
 }
 
-/** Whether a problem at `outer` already covers `inner` (the same field or one beneath it). */
-function covers(outer: string, inner: string): boolean {
-  if (outer === "" || outer === inner) return true;
-  return inner.startsWith(outer) && (inner[outer.length] === "." || inner[outer.length] === "[");
+/** A path and every path above it: `a.b[0]` → "", "a", "a.b", "a.b[0]". */
+function enclosing(path: string): string[] {
+  const out = [""];
+  for (let i = 1; i < path.length; i++) if (path[i] === "." || path[i] === "[") out.push(path.slice(0, i));
+  if (path !== "") out.push(path);
+  return out;
 }
 
 /** `services.web.expose[0].to[1]` → ["services", "web", "expose", 0, "to", 1]. */
@@ -464,10 +495,9 @@ class Normaliser {
   /** The price exactly: a YAML integer of any size, or a decimal string. */
   private price(raw: Record_, path: PathSegment[]): bigint | undefined {
     const value = field(raw, "maxPricePerSecond");
-    let price: bigint | undefined = this.source.integerAt(path);
+    let price = this.source.integerAt(path);
     if (price === undefined && typeof value === "string" && /^[0-9]+$/.test(value)) price = BigInt(value);
-    if (price === undefined && typeof value === "number" && Number.isSafeInteger(value)) price = BigInt(value);
-    if (price === undefined) return undefined; // the schema says why
+    if (price === undefined) return undefined; // the schema or the number rules say why
     if (price <= 0n) this.issues.add(path, "must be more than 0");
     else if (price > UINT128_MAX) this.issues.add(path, `${price} is more than an order can carry (uint128: ${UINT128_MAX})`);
     else return price;

@@ -35,6 +35,8 @@ export interface ManifestSource {
   textAt(path: readonly PathSegment[]): string | undefined;
   /** The exact value of an integer scalar (YAML integers are read as bigints), or undefined. */
   integerAt(path: readonly PathSegment[]): bigint | undefined;
+  /** Paths of every number in the manifest (integers and floats), for the rules on how numbers are written. */
+  numbers: PathSegment[][];
 }
 
 /** Nodes visited at most, aliases expanded: stops "billion laughs" documents. */
@@ -88,6 +90,7 @@ export function readManifestSource(text: string): ManifestSource {
     data: null,
     issues,
     fatal: issues.length > 0,
+    numbers: [],
     locate,
     textAt: (path) => {
       const node = entries.get(pathKey(path))?.value;
@@ -103,7 +106,7 @@ export function readManifestSource(text: string): ManifestSource {
   };
   if (source.fatal) return source;
 
-  const walker = new Walker(anchorTargets(doc), entries, (path, node, message) => {
+  const walker = new Walker(anchorTargets(doc), entries, source.numbers, (path, node, message) => {
     issues.push({ path: formatPath(path), ...position(node?.range?.[0] ?? 0), message });
   });
   try {
@@ -148,6 +151,7 @@ class Walker {
   constructor(
     private readonly aliases: Map<Alias, Node>,
     private readonly entries: Map<string, Entry>,
+    private readonly numbers: PathSegment[][],
     private readonly report: (path: PathSegment[], node: Node | undefined, message: string) => void,
   ) {}
 
@@ -230,6 +234,7 @@ class Walker {
       this.report(path, node, "contains an unpaired surrogate (invalid Unicode)");
       return null;
     }
+    if (typeof value === "bigint" || typeof value === "number") this.numbers.push(path);
     if (typeof value === "bigint") {
       // Exact integers beyond 2^53 reach the schema as decimal strings: only fields that accept decimal strings
       // (maxPricePerSecond, sizes) take them; elsewhere the rules say the number is too large.

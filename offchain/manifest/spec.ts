@@ -48,7 +48,7 @@ export function attributeHash(key: string, value: string): string {
  * runs the same check).
  *
  * @example
- * import { parseManifest, requirementSpecs } from "../offchain/manifest";
+ * import { parseManifest, requirementSpecs } from "./offchain/manifest";
  * for (const { group, spec } of requirementSpecs(parseManifest(text))) await market.createOrder(deploymentId, spec);
  */
 export function requirementSpecs(manifest: ParsedManifest | NormalisedManifest): GroupRequirement[] {

@@ -108,8 +108,14 @@ function safe(value: bigint, text: string): number {
   return Number(value);
 }
 
+/** Longer than any value worth parsing (2^53 has 16 digits); keeps a hostile manifest from costly bigint parsing. */
+const MAX_TEXT = 100;
+
 function asText(value: unknown, forms: string): string {
-  if (typeof value === "string") return value;
+  if (typeof value === "string") {
+    if (value.length > MAX_TEXT) throw new UnitError(`expected ${forms}, got ${value.length} characters`);
+    return value;
+  }
   if (typeof value === "bigint") return value.toString();
   // String() of a finite number is its shortest exact decimal form, or an exponent form the grammar refuses.
   if (typeof value === "number" && Number.isFinite(value)) return String(value);

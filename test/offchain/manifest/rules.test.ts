@@ -103,6 +103,9 @@ const cases: Case[] = [
   { rule: "ports are integers", text: edit(["port: 9000", "port: '9000'"]), path: "services.api.expose[0].port", line: 13, message: "must be an integer" },
   { rule: "container ports are unique per service", text: edit(["        to: [global]", "        to: [global]\n      - port: 8080\n        as: 8081\n        to: [api]"]), path: "services.web.expose[1].port", line: 9, message: "already exposed by expose[0]" },
   { rule: "service ports (as) are unique per service", text: edit(["        to: [global]", "        to: [global]\n      - port: 80\n        to: [api]"]), path: "services.web.expose[1].port", line: 9, message: "already known on port 80" },
+  { rule: "integers have no fraction", text: edit(["port: 9000", "port: 9000.0"]), path: "services.api.expose[0].port", line: 13, message: "without a fraction or exponent (not 9000.0)" },
+  { rule: "integers have no exponent", text: edit(["maxPricePerSecond: 120", "maxPricePerSecond: 1.2e2"]), path: "placement.eu.maxPricePerSecond", line: 19, message: "without a fraction or exponent" },
+  { rule: "text is never a number, however large", text: edit(["image: tom3/api:local", "image: 123456789012345678901234"]), path: "services.api.image", line: 11, message: 'quoted: "123456789012345678901234"' },
   // resources and units
   { rule: "cpu form", text: edit(["cpu: 250m", "cpu: 250 millicores"]), path: "services.api.resources.cpu", line: 15, message: "millicores (250m)" },
   { rule: "cpu in whole millicores", text: edit(["cpu: 250m", "cpu: 0.0001"]), path: "services.api.resources.cpu", line: 15, message: "not a whole number of millicores" },
@@ -208,6 +211,12 @@ describe("manifest rules", function () {
 
     it("names the source 'manifest' when none is given, and leaves out the path of a whole-file problem", function () {
       expect(refusal("").format()).to.equal("manifest:1:1: must be a map, not empty");
+    });
+
+    it("quotes keys that would not read back plainly, and keeps every issue on one line", function () {
+      const error = refusal(edit(["duration: 1h", 'duration: 1h\n"odd\\nkey.x": 1\n"": 2']));
+      expect(error.issues.map((issue) => issue.path)).to.deep.equal(['["odd\\nkey.x"]', '[""]']);
+      expect(error.format().split("\n")).to.have.length(2);
     });
 
     it("refuses what is not text", function () {

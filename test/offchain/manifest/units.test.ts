@@ -55,8 +55,9 @@ describe("manifest units", function () {
       refuses(() => parseCpu({} as never), "got a map");
     });
 
-    it("refuses a value too large to be exact", function () {
+    it("refuses a value too large to be exact, and text too long to be one", function () {
       refuses(() => parseCpu("9007199254740992m"), "too large");
+      refuses(() => parseCpu("1".repeat(100_000)), "got 100000 characters");
       expect(parseCpu("9007199254740991m")).to.equal(Number.MAX_SAFE_INTEGER);
     });
   });
