@@ -8,6 +8,7 @@ import { id } from "ethers";
 import { ethers } from "hardhat";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { deployTom3 } from "../../fixtures/deploy";
 import {
   attributeHash,
   ManifestError,
@@ -90,16 +91,14 @@ describe("manifest requirement specs", function () {
   });
 
   describe("on chain", function () {
-    // The real Market, funded through a stand-in token whose every call returns true: this checks what the
-    // Market makes of the specs, not the token (which has its own suite).
+    // The suite as the deployment module deploys it, with a funded tenant.
     async function market() {
-      const [tenant, owner] = await ethers.getSigners();
-      const token = ethers.Wallet.createRandom().address;
-      await ethers.provider.send("hardhat_setCode", [token, "0x600160005260206000f3"]);
-      const registry = ethers.Wallet.createRandom().address;
-      const factory = await ethers.getContractFactory("Market");
-      const contract = await factory.deploy(token, registry, owner.address, owner.address);
-      await contract.connect(tenant).deposit(10n ** 24n);
+      const [deployer, tenant] = await ethers.getSigners();
+      const { token, market: contract } = await deployTom3();
+      const funds = 10n ** 24n;
+      await token.connect(deployer).transfer(tenant.address, funds);
+      await token.connect(tenant).approve(await contract.getAddress(), funds);
+      await contract.connect(tenant).deposit(funds);
       return { market: contract, tenant };
     }
 
