@@ -334,9 +334,9 @@ export function addressFlag(flag: string, value: string): string {
   return getAddress(value);
 }
 
-/** A duration flag: "30s", "1h", "2d" or plain seconds. */
+/** A duration flag: "30s", "1h30m", "2d", or plain seconds (unlike in a manifest, a bare number is accepted). */
 export function secondsFlag(flag: string, value: string): number {
-  return parseDurationSeconds(value, `--${flag}`);
+  return /^\d+$/.test(value.trim()) ? Number(value.trim()) : parseDurationSeconds(value, `--${flag}`);
 }
 
 /** A 32-byte hex flag (a deployment version, a hash). */

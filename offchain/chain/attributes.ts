@@ -1,19 +1,19 @@
 /**
  * Provider and order attributes: on chain each is `keccak256("key=value")` (PROTOCOL.md, "Units"), e.g.
- * `region=eu-west` or `tier=gpu`. The chain cannot tell what a hash stands for, so keep the text alongside.
+ * `region=eu-west` or `tier=gpu`; the hash is the manifest's `attributeHash`. The chain cannot tell what a hash
+ * stands for, so keep the text alongside.
  */
-import { isHexString, keccak256, toUtf8Bytes } from "ethers";
+import { isHexString } from "ethers";
+import { attributeHash } from "../manifest/spec";
 import { UnitError } from "./units";
 
 const KEY_VALUE = /^([^=\s]+)=(\S(?:.*\S)?)$/;
 
-/** The on-chain id of one attribute: keccak256 of `"key=value"` (or of `key` and `value` given apart). */
-export function attributeId(keyOrPair: string, value?: string, field = "attribute"): string {
-  const pair = value === undefined ? keyOrPair : `${keyOrPair}=${value}`;
-  if (!KEY_VALUE.test(pair)) {
-    throw new UnitError(field, pair, `"${pair}" is not an attribute; write key=value (e.g. region=eu-west)`);
-  }
-  return keccak256(toUtf8Bytes(pair));
+/** The on-chain id of one `key=value` attribute. */
+export function attributeId(pair: string, field = "attribute"): string {
+  const match = KEY_VALUE.exec(pair);
+  if (!match) throw new UnitError(field, pair, `"${pair}" is not an attribute; write key=value (e.g. region=eu-west)`);
+  return attributeHash(match[1], match[2]);
 }
 
 /**
@@ -25,7 +25,7 @@ export function parseAttributes(list: string | readonly string[] | undefined, fi
   const ids: string[] = [];
   for (const item of items) {
     if (item === "" && typeof list === "string") continue;
-    const id = isHexString(item, 32) ? item.toLowerCase() : attributeId(item, undefined, field);
+    const id = isHexString(item, 32) ? item.toLowerCase() : attributeId(item, field);
     if (ids.includes(id)) throw new UnitError(field, list, `"${item}" is listed twice`);
     ids.push(id);
   }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import hre from "hardhat";
 import { HardhatPluginError } from "hardhat/plugins";
 import { writeDeployment } from "../../offchain/chain/addresses";
-import { formatReport, price, time, toJson, tokens } from "../../tasks/lib";
+import { formatReport, price, secondsFlag, time, toJson, tokens } from "../../tasks/lib";
 
 /**
  * The tasks' shared machinery, before the contracts exist: finding the deployment, refusing a stale one, and
@@ -112,9 +112,17 @@ describe("tasks/lib", function () {
       attributes: "",
     });
     expect(order.error).to.be.instanceOf(HardhatPluginError);
-    expect(order.error!.message).to.equal('--cpu: "1.5m" is finer than a millicore');
+    expect(order.error!.message).to.equal(
+      "--cpu: 1.5m is not a whole number of millicores (1 CPU = 1000m); use at most 3 decimals of a CPU",
+    );
     const from = await run("tom3:balance", { from: "99" });
     expect(from.error!.message).to.match(/^--from 99: network hardhat has \d+ accounts/);
+  });
+
+  it("takes durations as the manifest writes them, or plain seconds", function () {
+    expect(secondsFlag("seconds", "3600")).to.equal(3600);
+    expect(secondsFlag("seconds", "1h30m")).to.equal(5400);
+    expect(() => secondsFlag("seconds", "1w")).to.throw(/^--seconds: expected a duration/);
   });
 
   describe("reports", function () {
