@@ -10,6 +10,7 @@ import hre from "hardhat";
 import { formatUnits, id, parseUnits } from "ethers";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import Tom3Module from "../deploy/modules/Tom3";
+import { decodeRevertData } from "../offchain/chain/errors";
 import type { Market, ProviderRegistry, TOM3Token } from "../typechain-types";
 
 const fmt = (wei: bigint) => `${formatUnits(wei, 18)} TOM3`;
@@ -67,8 +68,7 @@ async function main(): Promise<void> {
   for (const [i, p] of providers.slice(0, 3).entries()) {
     const [qualifies, reason] = await market.checkBid(orderId, p.address, prices[i], spec.resources);
     if (!qualifies) {
-      const err = market.interface.parseError(reason);
-      detail(`${names[i]} declines: ${err?.name}(${err?.args.join(", ")})`);
+      detail(`${names[i]} declines: ${decodeRevertData(reason).message}`);
       continue;
     }
     await (await market.connect(p).placeBid(orderId, prices[i], spec.resources)).wait();
