@@ -52,14 +52,16 @@ tom3Task<{ endpoint?: string; attributes?: string }>(
     const endpoint = args.endpoint ?? (await registry.endpointOf(address));
     const attributes =
       args.attributes === undefined
-        ? await registry.attributesOf(address)
+        ? // A copy: ethers' Result is read-only, and encoding it as an argument writes to it.
+          [...(await registry.attributesOf(address))]
         : parseAttributes(args.attributes, "--attributes");
     const sent = await ctx.send("registry", "update", () => registry.update(endpoint, attributes));
     const updated = sent.event("registry", "ProviderUpdated");
     return {
       provider: updated.provider,
       endpoint: updated.endpoint,
-      attributes: updated.attributes.length,
+      // Not the event's: Result.toObject(true) turns an empty array into {}, whose length is undefined.
+      attributes: attributes.length,
       ...txFacts(sent),
     };
   },
