@@ -127,7 +127,10 @@ export class ChainAuthorizer implements ManifestAuthorizer {
   }
 
   async now(): Promise<number> {
-    const chain = (await this.cached("now", async () => (await this.call(this.provider.getBlock("latest")))?.timestamp ?? 0)) as number;
+    const chain = (await this.cached(
+      "now",
+      async () => (await this.call(this.provider.getBlock("latest")))?.timestamp ?? 0,
+    )) as number;
     return Math.max(Math.floor(Date.now() / 1000), chain);
   }
 
@@ -140,7 +143,12 @@ export class ChainAuthorizer implements ManifestAuthorizer {
         if (latest > this.scannedTo) {
           const topic = this.marketInterface.getEvent("CharterCreated")!.topicHash;
           const logs = await this.call(
-            this.provider.getLogs({ address: this.market, topics: [topic], fromBlock: this.scannedTo + 1, toBlock: latest }),
+            this.provider.getLogs({
+              address: this.market,
+              topics: [topic],
+              fromBlock: this.scannedTo + 1,
+              toBlock: latest,
+            }),
           );
           for (const log of logs) {
             const parsed = this.marketInterface.parseLog(log);
@@ -176,7 +184,10 @@ export class ChainAuthorizer implements ManifestAuthorizer {
   private call<T>(promise: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`chain call timed out after ${this.callTimeout} ms`)), this.callTimeout);
+      timer = setTimeout(
+        () => reject(new Error(`chain call timed out after ${this.callTimeout} ms`)),
+        this.callTimeout,
+      );
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }

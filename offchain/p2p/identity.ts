@@ -87,7 +87,13 @@ export async function signSessionKey(signer: TypedDataSigner, grant: SessionKeyG
     { SessionKey: [...SESSION_KEY_TYPES.SessionKey] },
     value,
   );
-  return { ...grant, sessionKey: getAddress(grant.sessionKey), market: getAddress(grant.market), account: getAddress(await signer.getAddress()), signature };
+  return {
+    ...grant,
+    sessionKey: getAddress(grant.sessionKey),
+    market: getAddress(grant.market),
+    account: getAddress(await signer.getAddress()),
+    signature,
+  };
 }
 
 /** Why a delegation was refused. */
@@ -112,16 +118,25 @@ export function verifyDelegation(input: unknown, context: DelegationContext): st
   const d = parseDelegation(input);
   let signer: string;
   try {
-    signer = verifyTypedData(SESSION_KEY_DOMAIN, { SessionKey: [...SESSION_KEY_TYPES.SessionKey] }, grantValue(d), d.signature);
+    signer = verifyTypedData(
+      SESSION_KEY_DOMAIN,
+      { SessionKey: [...SESSION_KEY_TYPES.SessionKey] },
+      grantValue(d),
+      d.signature,
+    );
   } catch (cause) {
     throw new DelegationError("the signature does not decode", { cause });
   }
-  if (signer !== getAddress(d.account)) throw new DelegationError(`signed by ${signer}, not by ${getAddress(d.account)}`);
+  if (signer !== getAddress(d.account))
+    throw new DelegationError(`signed by ${signer}, not by ${getAddress(d.account)}`);
   if (getAddress(d.sessionKey) !== getAddress(context.peerAddress)) {
-    throw new DelegationError(`delegates to ${getAddress(d.sessionKey)}, but the peer is ${getAddress(context.peerAddress)}`);
+    throw new DelegationError(
+      `delegates to ${getAddress(d.sessionKey)}, but the peer is ${getAddress(context.peerAddress)}`,
+    );
   }
   if (d.expiry <= context.now) throw new DelegationError(`expired at ${d.expiry} (now ${context.now})`);
-  if (d.chainId !== context.chainId) throw new DelegationError(`for chain ${d.chainId}, this is chain ${context.chainId}`);
+  if (d.chainId !== context.chainId)
+    throw new DelegationError(`for chain ${d.chainId}, this is chain ${context.chainId}`);
   if (getAddress(d.market) !== getAddress(context.market)) {
     throw new DelegationError(`for Market ${getAddress(d.market)}, not ${getAddress(context.market)}`);
   }

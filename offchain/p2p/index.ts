@@ -2,7 +2,13 @@
  * Peer-to-peer workload delivery: the `/tom3/manifest/1.0.0` protocol over libp2p, with identities bound to
  * on-chain addresses and every transfer checked against the chain. See README.md in this folder.
  */
-export { allowAllAuthorizer, ChainAuthorizer, type ChainAuthorizerOptions, type DeploymentInfo, type ManifestAuthorizer } from "./authorizer";
+export {
+  allowAllAuthorizer,
+  ChainAuthorizer,
+  type ChainAuthorizerOptions,
+  type DeploymentInfo,
+  type ManifestAuthorizer,
+} from "./authorizer";
 export {
   addressOfKey,
   addressOfPeer,

@@ -99,7 +99,12 @@ export interface ManifestNode {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Offer a manifest for a deployment; resolves with the receiver's answer (OK or why not). */
-  push(target: string, deploymentId: bigint, manifestBytes: Uint8Array, options?: RequestOptions): Promise<ManifestResponse>;
+  push(
+    target: string,
+    deploymentId: bigint,
+    manifestBytes: Uint8Array,
+    options?: RequestOptions,
+  ): Promise<ManifestResponse>;
   /** Fetch a deployment's manifest at a version; the bytes are checked to hash to `version` before returning. */
   fetch(target: string, deploymentId: bigint, version: string, options?: RequestOptions): Promise<Uint8Array>;
   /**
@@ -143,7 +148,10 @@ class Tom3ManifestNode implements ManifestNode {
     this.maxFrameBytes = Math.max(this.limits.maxHeaderBytes, this.limits.chunkBytes);
     this.store = new ManifestStore(options.storeDir);
     this.authorizer = options.authorizer;
-    this.log = (options.logger ?? pino({ level: "silent" })).child({ component: "p2p", peerId: libp2p.peerId.toString() });
+    this.log = (options.logger ?? pino({ level: "silent" })).child({
+      component: "p2p",
+      peerId: libp2p.peerId.toString(),
+    });
   }
 
   get status(): NodeStatus {
@@ -170,7 +178,10 @@ class Tom3ManifestNode implements ManifestNode {
         maxOutboundStreams: this.limits.maxOutboundStreamsPerConnection,
       });
       this.state = "running";
-      this.log.info({ multiaddrs: this.multiaddrs, address: this.address, participant: this.participant, loaded }, "started");
+      this.log.info(
+        { multiaddrs: this.multiaddrs, address: this.address, participant: this.participant, loaded },
+        "started",
+      );
     } catch (error) {
       this.state = "running";
       await this.stop();
@@ -241,7 +252,10 @@ class Tom3ManifestNode implements ManifestNode {
     const header = await reader.next(signal);
     if (header === undefined) throw new ManifestProtocolError("BAD_REQUEST", "the stream ended before a header");
     if (header.length > this.limits.maxHeaderBytes) {
-      throw new ManifestProtocolError("TOO_LARGE", `header of ${header.length} bytes is above the limit of ${this.limits.maxHeaderBytes}`);
+      throw new ManifestProtocolError(
+        "TOO_LARGE",
+        `header of ${header.length} bytes is above the limit of ${this.limits.maxHeaderBytes}`,
+      );
     }
     return parseRequest(header, this.limits.maxManifestBytes);
   }
@@ -268,25 +282,39 @@ class Tom3ManifestNode implements ManifestNode {
     const deployment = await this.participantOf(deploymentId, from);
     if (deployment.closed) throw new ManifestProtocolError("DEPLOYMENT_CLOSED", `deployment ${deploymentId} is closed`);
     if (!(await this.authorizer.holdsCharter(deploymentId, this.participant))) {
-      throw new ManifestProtocolError("NOT_A_CHARTER_HOLDER", `${this.participant} holds no live charter in deployment ${deploymentId}`);
+      throw new ManifestProtocolError(
+        "NOT_A_CHARTER_HOLDER",
+        `${this.participant} holds no live charter in deployment ${deploymentId}`,
+      );
     }
     if (version !== deployment.version) {
-      throw new ManifestProtocolError("VERSION_MISMATCH", `version ${version} is not deployment ${deploymentId}'s ${deployment.version}`);
+      throw new ManifestProtocolError(
+        "VERSION_MISMATCH",
+        `version ${version} is not deployment ${deploymentId}'s ${deployment.version}`,
+      );
     }
   }
 
   private async serve(deploymentId: bigint, from: string, version: string) {
     await this.participantOf(deploymentId, from);
     const stored = this.store.get(deploymentId, version);
-    if (!stored) throw new ManifestProtocolError("NOT_FOUND", `no manifest of deployment ${deploymentId} at ${version}`);
+    if (!stored)
+      throw new ManifestProtocolError("NOT_FOUND", `no manifest of deployment ${deploymentId} at ${version}`);
     return stored;
   }
 
   private async participantOf(deploymentId: bigint, account: string) {
     const deployment = await this.authorizer.deployment(deploymentId);
-    if (!deployment) throw new ManifestProtocolError("UNKNOWN_DEPLOYMENT", `no deployment ${deploymentId} on chain ${this.authorizer.chainId}`);
+    if (!deployment)
+      throw new ManifestProtocolError(
+        "UNKNOWN_DEPLOYMENT",
+        `no deployment ${deploymentId} on chain ${this.authorizer.chainId}`,
+      );
     if (!(await this.authorizer.isParticipant(deploymentId, account, deployment))) {
-      throw new ManifestProtocolError("STRANGER", `${account} is not a charter participant of deployment ${deploymentId}`);
+      throw new ManifestProtocolError(
+        "STRANGER",
+        `${account} is not a charter participant of deployment ${deploymentId}`,
+      );
     }
     return deployment;
   }
@@ -295,7 +323,12 @@ class Tom3ManifestNode implements ManifestNode {
    * Parse the bytes and check their version against the deployment's version read from the chain now; `claimed`
    * (the version the sender announced), when given, must match too.
    */
-  private async verify(deploymentId: bigint, bytes: Uint8Array, from: string, claimed?: string): Promise<VerifiedManifest> {
+  private async verify(
+    deploymentId: bigint,
+    bytes: Uint8Array,
+    from: string,
+    claimed?: string,
+  ): Promise<VerifiedManifest> {
     let text: string;
     try {
       text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -335,12 +368,16 @@ class Tom3ManifestNode implements ManifestNode {
         return response("INTERNAL", "the manifest was verified and stored, but its handler failed");
       }
     }
-    return response("OK", `deployment ${verified.deploymentId} at ${verified.version}${known ? " (already held)" : ""}`);
+    return response(
+      "OK",
+      `deployment ${verified.deploymentId} at ${verified.version}${known ? " (already held)" : ""}`,
+    );
   }
 
   private refusal(error: unknown, deadline: AbortSignal): ManifestResponse {
     if (error instanceof ManifestProtocolError) return error.toResponse();
-    if (deadline.aborted) return response("TIMEOUT", `the transfer took longer than ${this.limits.transferTimeoutMs} ms`);
+    if (deadline.aborted)
+      return response("TIMEOUT", `the transfer took longer than ${this.limits.transferTimeoutMs} ms`);
     if (this.root.signal.aborted) return response("INTERNAL", "the node is stopping");
     const name = (error as { name?: string })?.name;
     if (name === "InvalidDataLengthError" || name === "InvalidDataLengthLengthError") {
@@ -379,7 +416,12 @@ class Tom3ManifestNode implements ManifestNode {
 
   // ---------------------------------------------------------------- sending
 
-  async push(target: string, deploymentId: bigint, manifestBytes: Uint8Array, options: RequestOptions = {}): Promise<ManifestResponse> {
+  async push(
+    target: string,
+    deploymentId: bigint,
+    manifestBytes: Uint8Array,
+    options: RequestOptions = {},
+  ): Promise<ManifestResponse> {
     let version: string;
     try {
       version = parseManifest(new TextDecoder("utf-8", { fatal: true }).decode(manifestBytes)).version;
@@ -390,20 +432,36 @@ class Tom3ManifestNode implements ManifestNode {
       throw new ManifestProtocolError("INVALID_MANIFEST", "the manifest is not UTF-8 text", { cause: error });
     }
     if (manifestBytes.length > this.limits.maxManifestBytes) {
-      throw new ManifestProtocolError("TOO_LARGE", `${manifestBytes.length} bytes is above the limit of ${this.limits.maxManifestBytes}`);
+      throw new ManifestProtocolError(
+        "TOO_LARGE",
+        `${manifestBytes.length} bytes is above the limit of ${this.limits.maxManifestBytes}`,
+      );
     }
-    const header = { type: "push" as const, deploymentId: deploymentId.toString(), version, size: manifestBytes.length };
+    const header = {
+      type: "push" as const,
+      deploymentId: deploymentId.toString(),
+      version,
+      size: manifestBytes.length,
+    };
     return this.exchange(target, header, manifestBytes, options, async () => undefined).then(({ answer }) => answer);
   }
 
-  async fetch(target: string, deploymentId: bigint, version: string, options: RequestOptions = {}): Promise<Uint8Array> {
+  async fetch(
+    target: string,
+    deploymentId: bigint,
+    version: string,
+    options: RequestOptions = {},
+  ): Promise<Uint8Array> {
     const wanted = version.toLowerCase();
     const header = { type: "fetch" as const, deploymentId: deploymentId.toString(), version: wanted };
     const { answer, body } = await this.exchange(target, header, undefined, options, async (answer, reader, signal) => {
       if (answer.status !== "OK") return undefined;
       const size = answer.size;
       if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= 0 || size > this.limits.maxManifestBytes) {
-        throw new ManifestProtocolError("TOO_LARGE", `the peer announced ${size} bytes; the limit is ${this.limits.maxManifestBytes}`);
+        throw new ManifestProtocolError(
+          "TOO_LARGE",
+          `the peer announced ${size} bytes; the limit is ${this.limits.maxManifestBytes}`,
+        );
       }
       return readBody(reader, size, signal);
     });
@@ -414,7 +472,9 @@ class Tom3ManifestNode implements ManifestNode {
     try {
       got = parseManifest(new TextDecoder("utf-8", { fatal: true }).decode(body)).version;
     } catch (cause) {
-      throw new ManifestProtocolError("INVALID_MANIFEST", "the peer served bytes that are not a valid manifest", { cause });
+      throw new ManifestProtocolError("INVALID_MANIFEST", "the peer served bytes that are not a valid manifest", {
+        cause,
+      });
     }
     if (got !== wanted) throw new ManifestProtocolError("VERSION_MISMATCH", `the peer served ${got}, not ${wanted}`);
     return body;
@@ -424,9 +484,13 @@ class Tom3ManifestNode implements ManifestNode {
     const deployment = await this.authorizer.deployment(deploymentId);
     if (!deployment) throw new ManifestProtocolError("UNKNOWN_DEPLOYMENT", `no deployment ${deploymentId}`);
     const held = this.store.get(deploymentId, deployment.version);
-    if (held) return { deploymentId, version: held.version, manifest: held.manifest, bytes: held.bytes, from: held.from };
+    if (held)
+      return { deploymentId, version: held.version, manifest: held.manifest, bytes: held.bytes, from: held.from };
     if (!(await this.authorizer.holdsCharter(deploymentId, this.participant))) {
-      throw new ManifestProtocolError("NOT_A_CHARTER_HOLDER", `${this.participant} holds no live charter in deployment ${deploymentId}`);
+      throw new ManifestProtocolError(
+        "NOT_A_CHARTER_HOLDER",
+        `${this.participant} holds no live charter in deployment ${deploymentId}`,
+      );
     }
     const failures: string[] = [];
     const providers = (await this.authorizer.charterProviders(deploymentId)).filter((p) => p !== this.participant);
@@ -470,7 +534,9 @@ class Tom3ManifestNode implements ManifestNode {
     const signal = AbortSignal.any(signals);
     const timedOut = (error: unknown) =>
       deadline.aborted && !options.signal?.aborted
-        ? new ManifestProtocolError("TIMEOUT", `no answer from ${target} within ${this.limits.transferTimeoutMs} ms`, { cause: error })
+        ? new ManifestProtocolError("TIMEOUT", `no answer from ${target} within ${this.limits.transferTimeoutMs} ms`, {
+            cause: error,
+          })
         : error;
 
     let stream: Stream;
@@ -483,7 +549,11 @@ class Tom3ManifestNode implements ManifestNode {
       const local = timedOut(error);
       if (local !== error) throw local;
       if (options.signal?.aborted || this.root.signal.aborted) throw error;
-      throw new ManifestProtocolError("UNREACHABLE", `cannot open ${MANIFEST_PROTOCOL} to ${target}: ${(error as Error).message}`, { cause: error });
+      throw new ManifestProtocolError(
+        "UNREACHABLE",
+        `cannot open ${MANIFEST_PROTOCOL} to ${target}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     const reader = new FrameReader(stream, this.m.lp, this.maxFrameBytes);
     const sending = new AbortController();
@@ -492,7 +562,8 @@ class Tom3ManifestNode implements ManifestNode {
 
     const answering = (async () => {
       const frame = await reader.next(signal);
-      if (frame === undefined) throw new ManifestProtocolError("INTERNAL", `${target} closed the stream without an answer`);
+      if (frame === undefined)
+        throw new ManifestProtocolError("INTERNAL", `${target} closed the stream without an answer`);
       const answer = parseResponse(frame);
       sending.abort(new Error("answered"));
       return { answer, body: await readRest(answer, reader, signal) };
@@ -522,7 +593,5 @@ class Tom3ManifestNode implements ManifestNode {
 
 /** The libp2p entries of a registry endpoint: space-separated, multiaddrs that end in `/p2p/<peer id>`. */
 export function libp2pEntries(endpoint: string): string[] {
-  return endpoint
-    .split(/\s+/)
-    .filter((entry) => entry.startsWith("/") && /\/p2p\/[^/]+$/.test(entry));
+  return endpoint.split(/\s+/).filter((entry) => entry.startsWith("/") && /\/p2p\/[^/]+$/.test(entry));
 }

@@ -155,12 +155,17 @@ export function parseRequest(bytes: Uint8Array, maxManifestBytes: number): Manif
   if (typeof json !== "object" || json === null || Array.isArray(json)) return bad("the header is not a JSON object");
   const h = json as Record<string, unknown>;
   if (h.type !== "push" && h.type !== "fetch") bad('type must be "push" or "fetch"');
-  if (typeof h.deploymentId !== "string" || !DEPLOYMENT_ID.test(h.deploymentId) || BigInt(h.deploymentId) >= 2n ** 256n) {
+  if (
+    typeof h.deploymentId !== "string" ||
+    !DEPLOYMENT_ID.test(h.deploymentId) ||
+    BigInt(h.deploymentId) >= 2n ** 256n
+  ) {
     bad("deploymentId must be a decimal uint256 string");
   }
   if (typeof h.version !== "string" || !VERSION.test(h.version)) bad("version must be 32 bytes of hex");
   if (h.type === "push") {
-    if (typeof h.size !== "number" || !Number.isSafeInteger(h.size) || h.size <= 0) bad("size must be a positive integer");
+    if (typeof h.size !== "number" || !Number.isSafeInteger(h.size) || h.size <= 0)
+      bad("size must be a positive integer");
     if ((h.size as number) > maxManifestBytes) {
       throw new ManifestProtocolError("TOO_LARGE", `${h.size} bytes is above the limit of ${maxManifestBytes}`);
     }
@@ -244,8 +249,10 @@ export async function readBody(reader: FrameReader, size: number, signal: AbortS
   let received = 0;
   while (received < size) {
     const frame = await reader.next(signal);
-    if (frame === undefined) throw new ManifestProtocolError("BAD_REQUEST", `the body ended after ${received} of ${size} bytes`);
-    if (received + frame.length > size) throw new ManifestProtocolError("TOO_LARGE", `more than the ${size} bytes announced`);
+    if (frame === undefined)
+      throw new ManifestProtocolError("BAD_REQUEST", `the body ended after ${received} of ${size} bytes`);
+    if (received + frame.length > size)
+      throw new ManifestProtocolError("TOO_LARGE", `more than the ${size} bytes announced`);
     body.set(frame, received);
     received += frame.length;
   }

@@ -40,7 +40,14 @@ export class ManifestStore {
           const text = readFileSync(join(this.dir, deployment, file), "utf8");
           const manifest = parseManifest(text, { source: file });
           if (manifest.version !== match[1]) continue;
-          const entry = { deploymentId: BigInt(deployment), version: match[1], bytes: Buffer.from(text, "utf8"), manifest, from: "", storedAt: Date.now() };
+          const entry = {
+            deploymentId: BigInt(deployment),
+            version: match[1],
+            bytes: Buffer.from(text, "utf8"),
+            manifest,
+            from: "",
+            storedAt: Date.now(),
+          };
           this.entries.set(key(entry.deploymentId, entry.version), entry);
           loaded++;
         } catch {
@@ -55,7 +62,10 @@ export class ManifestStore {
   put(entry: StoredManifest): void {
     if (entry.manifest.version !== entry.version) throw new Error("only verified manifests are stored");
     if (this.dir !== undefined) {
-      writeFileAtomic(join(this.dir, entry.deploymentId.toString(), `${entry.version}.yaml`), new TextDecoder().decode(entry.bytes));
+      writeFileAtomic(
+        join(this.dir, entry.deploymentId.toString(), `${entry.version}.yaml`),
+        new TextDecoder().decode(entry.bytes),
+      );
     }
     this.entries.set(key(entry.deploymentId, entry.version), entry);
   }
@@ -70,7 +80,9 @@ export class ManifestStore {
 
   /** Every stored version of a deployment, oldest first. */
   versions(deploymentId: bigint): StoredManifest[] {
-    return [...this.entries.values()].filter((e) => e.deploymentId === deploymentId).sort((a, b) => a.storedAt - b.storedAt);
+    return [...this.entries.values()]
+      .filter((e) => e.deploymentId === deploymentId)
+      .sort((a, b) => a.storedAt - b.storedAt);
   }
 }
 

@@ -20,7 +20,9 @@ export interface TransportOptions {
 /** A libp2p host, not yet started. */
 export async function createTransport(options: TransportOptions): Promise<Libp2p> {
   const m = await loadLibp2p();
-  const encrypters = (options.encryption ?? ["tls", "noise"]).map((name) => (name === "tls" ? m.tls.tls() : m.noise.noise()));
+  const encrypters = (options.encryption ?? ["tls", "noise"]).map((name) =>
+    name === "tls" ? m.tls.tls() : m.noise.noise(),
+  );
   const ethereumKeysOnly = (peerId: { type: string }) => peerId.type !== "secp256k1";
   return m.libp2p.createLibp2p({
     privateKey: options.privateKey,

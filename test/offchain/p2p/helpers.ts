@@ -10,7 +10,12 @@ import hre from "hardhat";
 import { HDNodeWallet } from "ethers";
 import { attributeId } from "../../../offchain/chain/attributes";
 import { parseManifest, requirementSpecs } from "../../../offchain/manifest";
-import { ChainAuthorizer, createManifestNode, type ManifestNode, type ManifestNodeOptions } from "../../../offchain/p2p";
+import {
+  ChainAuthorizer,
+  createManifestNode,
+  type ManifestNode,
+  type ManifestNodeOptions,
+} from "../../../offchain/p2p";
 import { deployTom3 } from "../../fixtures/deploy";
 
 export const HELLO_PATH = join(__dirname, "..", "..", "..", "examples", "hello.yaml");
@@ -32,7 +37,15 @@ export function hardhatKey(i: number): string {
 }
 
 /** Roles by Hardhat account index. */
-export const ROLE = { deployer: 0, tenant: 1, providerA: 2, providerB: 3, providerC: 4, operator: 5, stranger: 6 } as const;
+export const ROLE = {
+  deployer: 0,
+  tenant: 1,
+  providerA: 2,
+  providerB: 3,
+  providerC: 4,
+  operator: 5,
+  stranger: 6,
+} as const;
 export type Role = keyof typeof ROLE;
 
 export async function marketWithCharters() {

@@ -45,13 +45,7 @@ describe("p2p: manifest delivery", function () {
   }
 
   /** Push raw frames (a header, then chunks with pauses) and return the receiver's answer. */
-  async function rawPush(
-    from: ManifestNode,
-    to: ManifestNode,
-    header: unknown,
-    chunks: Uint8Array[],
-    pauseMs = 0,
-  ) {
+  async function rawPush(from: ManifestNode, to: ManifestNode, header: unknown, chunks: Uint8Array[], pauseMs = 0) {
     const { lp, multiaddr } = await loadLibp2p();
     const stream = await from.libp2p.dialProtocol(multiaddr.multiaddr(to.multiaddrs[0]) as never, MANIFEST_PROTOCOL);
     const signal = AbortSignal.timeout(5_000);
@@ -109,7 +103,12 @@ describe("p2p: manifest delivery", function () {
     it("checks the bytes themselves, not the announced version (VERSION_MISMATCH)", async function () {
       const { node: a, received } = await provider("providerA");
       const tenant = await nodes.start("tenant", { listen: [] });
-      const header = { type: "push", deploymentId: fx.deploymentId.toString(), version: HELLO_VERSION, size: OTHER_BYTES.length };
+      const header = {
+        type: "push",
+        deploymentId: fx.deploymentId.toString(),
+        version: HELLO_VERSION,
+        size: OTHER_BYTES.length,
+      };
       const answer = await rawPush(tenant, a, header, [OTHER_BYTES]);
       expect(answer).to.include({ status: "REFUSED", code: "VERSION_MISMATCH" });
       expect(received).to.have.length(0);
@@ -119,7 +118,12 @@ describe("p2p: manifest delivery", function () {
       const { node: a } = await provider("providerA");
       const tenant = await nodes.start("tenant", { listen: [] });
       const broken = new TextEncoder().encode(HELLO.replace("cpu: 250m", "cpu: lots"));
-      const header = { type: "push", deploymentId: fx.deploymentId.toString(), version: HELLO_VERSION, size: broken.length };
+      const header = {
+        type: "push",
+        deploymentId: fx.deploymentId.toString(),
+        version: HELLO_VERSION,
+        size: broken.length,
+      };
       const answer = await rawPush(tenant, a, header, [broken]);
       expect(answer).to.include({ status: "REFUSED", code: "INVALID_MANIFEST" });
       expect(answer.issues?.[0]).to.include({ path: "services.api.resources.cpu" });
@@ -164,7 +168,13 @@ describe("p2p: manifest delivery", function () {
     it("refuses an oversized header (TOO_LARGE)", async function () {
       const { node: a } = await provider("providerA", { maxHeaderBytes: 128 });
       const tenant = await nodes.start("tenant", { listen: [] });
-      const header = { type: "push", deploymentId: fx.deploymentId.toString(), version: HELLO_VERSION, size: 10, pad: "x".repeat(200) };
+      const header = {
+        type: "push",
+        deploymentId: fx.deploymentId.toString(),
+        version: HELLO_VERSION,
+        size: 10,
+        pad: "x".repeat(200),
+      };
       const answer = await rawPush(tenant, a, header, []);
       expect(answer).to.include({ status: "REFUSED", code: "TOO_LARGE" });
     });
@@ -179,7 +189,12 @@ describe("p2p: manifest delivery", function () {
     it("gives up on a slow sender (TIMEOUT) and keeps nothing", async function () {
       const { node: a, received } = await provider("providerA", { transferTimeoutMs: 300 });
       const tenant = await nodes.start("tenant", { listen: [] });
-      const header = { type: "push", deploymentId: fx.deploymentId.toString(), version: HELLO_VERSION, size: HELLO_BYTES.length };
+      const header = {
+        type: "push",
+        deploymentId: fx.deploymentId.toString(),
+        version: HELLO_VERSION,
+        size: HELLO_BYTES.length,
+      };
       const chunks = [HELLO_BYTES.subarray(0, 100), HELLO_BYTES.subarray(100)];
       const answer = await rawPush(tenant, a, header, chunks, 1_000);
       expect(answer).to.include({ status: "REFUSED", code: "TIMEOUT" });
@@ -209,12 +224,16 @@ describe("p2p: manifest delivery", function () {
       const { node: a } = await provider("providerA");
       const tenant = await nodes.start("tenant", { listen: [] });
       await fx.market.connect(fx.signers.tenant).closeDeployment(fx.deploymentId);
-      expect(await tenant.push(a.multiaddrs[0], fx.deploymentId, HELLO_BYTES)).to.include({ code: "DEPLOYMENT_CLOSED" });
+      expect(await tenant.push(a.multiaddrs[0], fx.deploymentId, HELLO_BYTES)).to.include({
+        code: "DEPLOYMENT_CLOSED",
+      });
     });
   });
 
   describe("session-key delegation", function () {
-    async function delegation(overrides: { expiry?: number; chainId?: number; market?: string; sessionKey?: string } = {}) {
+    async function delegation(
+      overrides: { expiry?: number; chainId?: number; market?: string; sessionKey?: string } = {},
+    ) {
       const session = createSessionKey();
       const signed = await signSessionKey(fx.signers.tenant, {
         sessionKey: overrides.sessionKey ?? session.address,
@@ -257,7 +276,13 @@ describe("p2p: manifest delivery", function () {
       const { signed } = await delegation();
       const thief = createSessionKey();
       const tenant = await nodes.start({ privateKey: thief.privateKey }, { listen: [] });
-      const header = { type: "push", deploymentId: fx.deploymentId.toString(), version: HELLO_VERSION, size: HELLO_BYTES.length, delegation: signed };
+      const header = {
+        type: "push",
+        deploymentId: fx.deploymentId.toString(),
+        version: HELLO_VERSION,
+        size: HELLO_BYTES.length,
+        delegation: signed,
+      };
       const answer = await rawPush(tenant, a, header, [HELLO_BYTES]);
       expect(answer).to.include({ code: "BAD_DELEGATION" });
       expect(answer.message).to.match(/delegates to/);
@@ -350,7 +375,9 @@ describe("p2p: manifest delivery", function () {
       const again = await nodes.start("providerA", { storeDir: dir });
       expect(again.store.has(fx.deploymentId, HELLO_VERSION)).to.equal(true);
       const tenant2 = await nodes.start("tenant", { listen: [] });
-      expect(Buffer.from(await tenant2.fetch(again.multiaddrs[0], fx.deploymentId, HELLO_VERSION)).toString()).to.equal(HELLO);
+      expect(Buffer.from(await tenant2.fetch(again.multiaddrs[0], fx.deploymentId, HELLO_VERSION)).toString()).to.equal(
+        HELLO,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
