@@ -133,6 +133,7 @@ class Tom3ManifestNode implements ManifestNode {
   private readonly log: Logger;
   private readonly authorizer: ManifestAuthorizer;
   private readonly maxFrameBytes: number;
+  private readonly pushedVersions = new WeakMap<Uint8Array, string>();
 
   constructor(
     private readonly options: ManifestNodeOptions,
@@ -422,9 +423,11 @@ class Tom3ManifestNode implements ManifestNode {
     manifestBytes: Uint8Array,
     options: RequestOptions = {},
   ): Promise<ManifestResponse> {
-    let version: string;
+    let version = this.pushedVersions.get(manifestBytes);
     try {
-      version = parseManifest(new TextDecoder("utf-8", { fatal: true }).decode(manifestBytes)).version;
+      // Pushing one manifest to many providers parses it once (bytes are keyed by identity: mutate, and it is stale).
+      version ??= parseManifest(new TextDecoder("utf-8", { fatal: true }).decode(manifestBytes)).version;
+      this.pushedVersions.set(manifestBytes, version);
     } catch (error) {
       if (error instanceof ManifestError) {
         throw new ManifestProtocolError("INVALID_MANIFEST", error.message, { issues: [...error.issues] });
