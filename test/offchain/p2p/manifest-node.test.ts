@@ -2,7 +2,6 @@
  * Manifest delivery over real libp2p sockets on loopback, authorised against the in-process Hardhat chain.
  */
 import { expect } from "chai";
-import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   createSessionKey,
@@ -387,9 +386,16 @@ describe("p2p: manifest delivery", function () {
     const a = await nodes.start("providerA");
     expect(a.status).to.equal("running");
     expect(a.multiaddrs[0]).to.match(new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${a.peerId}$`));
+    const port = Number(/\/tcp\/(\d+)\//.exec(a.multiaddrs[0])![1]);
     await nodes.stopAll();
     expect(a.status).to.equal("stopped");
     expect(a.multiaddrs).to.deep.equal([]);
-    void hre;
+    const { connect } = await import("node:net");
+    const refused = await new Promise<string>((resolve) => {
+      const socket = connect({ host: "127.0.0.1", port });
+      socket.once("connect", () => (socket.destroy(), resolve("connected")));
+      socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
+    });
+    expect(refused).to.equal("ECONNREFUSED");
   });
 });
