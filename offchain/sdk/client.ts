@@ -267,7 +267,7 @@ export class Tom3Client {
     return {
       contract: source.key,
       name: parsed.name,
-      args: parsed.args.toObject(true),
+      args: parsed.args.toObject(),
       blockNumber: log.blockNumber,
       transactionHash: log.transactionHash,
     };

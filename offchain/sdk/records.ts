@@ -66,7 +66,7 @@ type Struct = Record<string, unknown> & { toObject?: (deep?: boolean) => Record<
 
 function plain(value: unknown): Record<string, unknown> {
   const struct = value as Struct;
-  return typeof struct.toObject === "function" ? struct.toObject(true) : struct;
+  return typeof struct.toObject === "function" ? struct.toObject() : struct;
 }
 
 function resources(value: unknown): ResourcesRecord {
@@ -107,7 +107,7 @@ export async function readOrder(client: Tom3Client, orderId: bigint): Promise<Or
     bidBond: o.bidBond as bigint,
     bestBidId: o.bestBidId as bigint,
     bestPrice: o.bestPrice as bigint,
-    attributes: [...(o.attributes as string[])],
+    attributes: Array.from(o.attributes as string[]),
   };
 }
 
