@@ -7,8 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { JsonRpcProvider, Network, Wallet } from "ethers";
 import { DEFAULT_DEPLOYMENTS_DIR } from "../chain/addresses";
-import { Tom3Client } from "../sdk";
-import type { ManifestDelivery, OnProgress } from "../sdk";
+import type { ManifestDelivery, OnProgress, Tom3Client } from "../sdk";
 import { CliError } from "./errors";
 
 export interface GlobalOptions {
@@ -108,6 +107,7 @@ export async function createClient(
   // The key first: a missing key is the user's to fix before any network round trip.
   const wallet = loadSigner(options, needsKey);
   const provider = await connectProvider(options.rpc);
+  const { Tom3Client } = await import("../sdk");
   return Tom3Client.connect({
     runner: wallet ? wallet.connect(provider) : provider,
     deploymentsDir: resolve(options.deployments),

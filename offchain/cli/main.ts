@@ -8,7 +8,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { parseDurationSeconds, parseTokenAmount } from "../chain/units";
-import { parseManifest } from "../manifest";
 import type { ParsedManifest } from "../manifest";
 import type { Tom3Client, Tom3ProgressEvent } from "../sdk";
 import { createClient, defaultDeploymentsDir, defaultRpcUrl, DEFAULT_KEY_ENV } from "./context";
@@ -109,7 +108,7 @@ function buildProgram(io: Io, clients: Tom3Client[], print: (result: Result) => 
     .action(
       action(async (file: string, options: { wait: boolean; deliver: boolean; permit: boolean; timeout?: string }) => {
         const text = readText(file);
-        parseManifest(text, { source: file }); // refuse a bad manifest before connecting anywhere
+        await parseText(text, file); // refuse a bad manifest before connecting anywhere
         const timeoutMs = options.timeout ? durationOption("--timeout", options.timeout) * 1000 : undefined;
         const tom3 = await client(true, options.deliver && options.wait);
         const deployed = await tom3.deployManifest({ manifest: text, source: file, permit: options.permit });
@@ -186,7 +185,7 @@ function buildProgram(io: Io, clients: Tom3Client[], print: (result: Result) => 
       action(async (id: string, file: string, options: { deliver: boolean }) => {
         const deploymentId = idArgument("deployment", id);
         const text = readText(file);
-        parseManifest(text, { source: file });
+        await parseText(text, file);
         const tom3 = await client(true, options.deliver);
         const result = await tom3.updateDeployment({ deploymentId, manifest: text, source: file, deliver: options.deliver });
         return {
@@ -317,7 +316,7 @@ function buildProgram(io: Io, clients: Tom3Client[], print: (result: Result) => 
     .argument("<file>", "the manifest file")
     .action(
       action(async (file: string) => {
-        const parsed = parseFile(file);
+        const parsed = await parseText(readText(file), file);
         return { json: { valid: true, version: parsed.version }, text: [`${file}: valid (version ${parsed.version})`] };
       }),
     );
@@ -327,7 +326,7 @@ function buildProgram(io: Io, clients: Tom3Client[], print: (result: Result) => 
     .argument("<file>", "the manifest file")
     .action(
       action(async (file: string) => {
-        const parsed = parseFile(file);
+        const parsed = await parseText(readText(file), file);
         return { json: { version: parsed.version }, text: [parsed.version] };
       }),
     );
@@ -344,8 +343,10 @@ function readText(file: string): string {
   }
 }
 
-function parseFile(file: string): ParsedManifest {
-  return parseManifest(readText(file), { source: file });
+/** Loaded on use: the manifest module (its JSON Schema validator) is the slowest part of start-up. */
+async function parseText(text: string, file: string): Promise<ParsedManifest> {
+  const { parseManifest } = await import("../manifest");
+  return parseManifest(text, { source: file });
 }
 
 /** A positive integer id. */
