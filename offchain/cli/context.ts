@@ -32,7 +32,10 @@ export function defaultDeploymentsDir(): string {
   return process.env.TOM3_DEPLOYMENTS_DIR || DEFAULT_DEPLOYMENTS_DIR;
 }
 
-/** Connect to the node: one JSON-RPC round trip first, so a dead node is one clear error, not endless retries. */
+/**
+ * Connect to the node: one JSON-RPC round trip first, so a dead node is one clear error, not endless retries. No
+ * response cache: a balance read right after a transaction must see it.
+ */
 export async function connectProvider(rpcUrl: string): Promise<JsonRpcProvider> {
   let chainId: bigint;
   try {
@@ -49,7 +52,7 @@ export async function connectProvider(rpcUrl: string): Promise<JsonRpcProvider> 
     const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
     throw new CliError(`cannot reach the node at ${rpcUrl} (${reason}); set --rpc or TOM3_RPC_URL`);
   }
-  const provider = new JsonRpcProvider(rpcUrl, Network.from(chainId), { staticNetwork: true });
+  const provider = new JsonRpcProvider(rpcUrl, Network.from(chainId), { staticNetwork: true, cacheTimeout: -1 });
   provider.pollingInterval = pollIntervalMs();
   return provider;
 }

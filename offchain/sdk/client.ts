@@ -99,6 +99,8 @@ export class Tom3Client {
   /** Plain ethers contracts over the generated ABIs, connected to the runner. */
   readonly contracts: Readonly<Record<Tom3ContractName, Contract>>;
   private readonly onProgress: OnProgress | undefined;
+  /** The nonce of the last transaction this client sent (see `send`). */
+  private lastNonce: number | undefined;
   private readonly interfaces: Map<string, { key: Tom3ContractName; iface: Interface }>;
 
   constructor(options: Tom3ClientOptions) {
@@ -181,11 +183,16 @@ export class Tom3Client {
    * is thrown as a `Tom3ContractError`.
    */
   async send(contract: Tom3ContractName, method: string, args: readonly unknown[]): Promise<SentTransaction> {
-    this.requireSigner(`${tom3ContractNames[contract]}.${method}`);
+    const signer = this.requireSigner(`${tom3ContractNames[contract]}.${method}`);
     const fn = this.contracts[contract].getFunction(method);
     let response: ContractTransactionResponse;
     try {
-      response = (await fn.send(...args)) as ContractTransactionResponse;
+      // ethers caches identical requests for 250 ms by default, so the "pending" count read right after our
+      // previous transaction can be stale: never reuse a nonce this client already used.
+      const pending = await this.provider.getTransactionCount(await signer.getAddress(), "pending");
+      const nonce = this.lastNonce === undefined ? pending : Math.max(pending, this.lastNonce + 1);
+      response = (await fn.send(...args, { nonce })) as ContractTransactionResponse;
+      this.lastNonce = nonce;
     } catch (error) {
       throw this.decoded(error, contract, method);
     }
