@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { JsonRpcProvider, Network, Wallet } from "ethers";
 import { DEFAULT_DEPLOYMENTS_DIR } from "../chain/addresses";
-import type { ManifestDelivery, OnProgress, Tom3Client } from "../sdk";
+import type { OnProgress, Tom3Client } from "../sdk";
 import { CliError } from "./errors";
 
 export interface GlobalOptions {
@@ -105,16 +105,22 @@ export function loadSigner(options: GlobalOptions, required: boolean): Wallet | 
 export async function createClient(
   options: GlobalOptions,
   needsKey: boolean,
-  extra: { delivery?: ManifestDelivery; onProgress?: OnProgress } = {},
+  extra: { onProgress?: OnProgress; deliver?: boolean; cleanups?: (() => Promise<void>)[] } = {},
 ): Promise<Tom3Client> {
   // The key first: a missing key is the user's to fix before any network round trip.
   const wallet = loadSigner(options, needsKey);
   const provider = await connectProvider(options.rpc);
+  extra.cleanups?.push(async () => provider.destroy());
   const { Tom3Client } = await import("../sdk");
-  return Tom3Client.connect({
+  const settings = { pollIntervalMs: pollIntervalMs(), onProgress: extra.onProgress };
+  const client = await Tom3Client.connect({
     runner: wallet ? wallet.connect(provider) : provider,
     deploymentsDir: resolve(options.deployments),
-    pollIntervalMs: pollIntervalMs(),
-    ...extra,
+    ...settings,
   });
+  if (!extra.deliver || !wallet) return client;
+  const { createDelivery } = await import("./delivery");
+  const { delivery, stop } = await createDelivery(wallet.privateKey, provider, client.deployment);
+  extra.cleanups?.unshift(stop);
+  return new Tom3Client({ runner: client.signer!, deployment: client.deployment, delivery, ...settings });
 }

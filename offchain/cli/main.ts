@@ -12,7 +12,6 @@ import type { ParsedManifest } from "../manifest";
 import type { Tom3Client, Tom3ProgressEvent } from "../sdk";
 import { createClient, defaultDeploymentsDir, defaultRpcUrl, DEFAULT_KEY_ENV } from "./context";
 import type { GlobalOptions } from "./context";
-import { createDelivery } from "./delivery";
 import { CliError, describeFailure } from "./errors";
 import { price, progressLine, toJsonText, tokens, when } from "./output";
 
@@ -34,9 +33,10 @@ const defaultIo: Io = {
 
 /** Run the CLI on `argv` (as process.argv: node, script, arguments...); resolves to the exit code. */
 export async function run(argv: readonly string[], io: Io = defaultIo): Promise<number> {
-  const clients: Tom3Client[] = [];
+  // What to undo when the command ends: providers to destroy, a p2p node to stop.
+  const cleanups: (() => Promise<void>)[] = [];
   let json = argv.includes("--json");
-  const program = buildProgram(io, clients, (result) => {
+  const program = buildProgram(io, cleanups, (result) => {
     io.stdout(json ? `${toJsonText(result.json)}\n` : result.text.map((line) => `${line}\n`).join(""));
   });
   try {
@@ -53,11 +53,11 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
     if (json) io.stdout(`${toJsonText({ error: failure.json })}\n`);
     return failure.exitCode;
   } finally {
-    for (const client of clients) client.provider.destroy();
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   }
 }
 
-function buildProgram(io: Io, clients: Tom3Client[], print: (result: Result) => void): Command {
+function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result: Result) => void): Command {
   const program = new Command("tom3")
     .description("TOM3 tenant command line: deploy workloads on the open compute market")
     .addOption(new Option("--rpc <url>", "JSON-RPC URL of the node (env TOM3_RPC_URL)").default(defaultRpcUrl()))
@@ -81,13 +81,7 @@ function buildProgram(io: Io, clients: Tom3Client[], print: (result: Result) => 
     if (line !== undefined) io.stderr(`${line}\n`);
   };
   const client = async (needsKey: boolean, withDelivery = false): Promise<Tom3Client> => {
-    const options = globals();
-    const created = await createClient(options, needsKey, {
-      onProgress,
-      delivery: withDelivery ? await createDelivery(options) : undefined,
-    });
-    clients.push(created);
-    return created;
+    return createClient(globals(), needsKey, { onProgress, deliver: withDelivery, cleanups });
   };
   const action =
     <A extends unknown[]>(fn: (...args: A) => Promise<Result>) =>

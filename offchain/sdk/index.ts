@@ -18,6 +18,7 @@ export type {
   Tom3Timeouts,
 } from "./client";
 export * from "./delivery";
+export { P2pManifestDelivery } from "./p2p-delivery";
 export * from "./errors";
 export type { OnProgress, Tom3ProgressEvent, Tom3ProgressType } from "./progress";
 export type {
