@@ -123,7 +123,7 @@ export async function buildSampleImages(options: BuildSampleImagesOptions = {}):
 
 async function imagePresent(docker: Docker, name: string, timeoutMs: number): Promise<boolean> {
   try {
-    await docker.getImage(name).inspect({ abortSignal: AbortSignal.timeout(timeoutMs) });
+    await docker.getImage(name).inspect({ abortSignal: AbortSignal.timeout(timeoutMs) } as object);
     return true;
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return false;
