@@ -226,7 +226,7 @@ export class DockerExecutor {
   }
 
   /** Removes every container and network of a charter; returns how many of each. Nothing to remove is no error. */
-  async teardown(charterId: string | bigint): Promise<{ containers: number; networks: number }> {
+  async teardown(charterId: string | number | bigint): Promise<{ containers: number; networks: number }> {
     const id = String(charterId);
     return this.exclusive(id, () => this.removeVersion(id));
   }
@@ -269,7 +269,7 @@ export class DockerExecutor {
   }
 
   /** The recent output of a charter's containers. */
-  async logs(charterId: string | bigint, options: { tail?: number; since?: number } = {}): Promise<LogEntry[]> {
+  async logs(charterId: string | number | bigint, options: { tail?: number; since?: number } = {}): Promise<LogEntry[]> {
     const containers = await this.requireCharter(String(charterId));
     return Promise.all(
       containers.map(async (c) => {
@@ -289,7 +289,7 @@ export class DockerExecutor {
   }
 
   /** One sample of each container's resource use. */
-  async stats(charterId: string | bigint): Promise<ContainerStats[]> {
+  async stats(charterId: string | number | bigint): Promise<ContainerStats[]> {
     const containers = await this.requireCharter(String(charterId));
     return Promise.all(
       containers.map(async (c) => {

@@ -21,8 +21,8 @@ export const LABEL = {
 
 /** What one charter runs: its placement group's services of one manifest version. */
 export interface CharterWorkload {
-  charterId: string | bigint;
-  deploymentId: string | bigint;
+  charterId: string | number | bigint;
+  deploymentId: string | number | bigint;
   /** The deployment version (keccak256 of the manifest's canonical form). */
   version: string;
   manifest: NormalisedManifest;
