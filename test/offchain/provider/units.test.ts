@@ -34,7 +34,7 @@ describe("provider inventory", function () {
     const inventory = new Inventory(CAPACITY, new StateStore(tempDir(), { durable: false }));
     const released: string[] = [];
     inventory.on("released", (r, reason) => released.push(`${r.orderId}:${reason}`));
-    for (const order of [1, 2, 3, 4, 5]) inventory.reserve(order, order === 5 ? 9 : 1, R(500));
+    for (const order of [1n, 2n, 3n, 4n, 5n]) inventory.reserve(order, order === 5n ? 9n : 1n, R(500));
     expect(inventory.commit(1n, 1n)?.state).to.equal("committed");
     inventory.release(2n, "lost");
     inventory.release(3n, "cancelled");
@@ -50,7 +50,7 @@ describe("provider inventory", function () {
     const dir = tempDir();
     const state = new StateStore(dir, { compactEvery: 3 });
     const inventory = new Inventory(CAPACITY, state);
-    for (const order of [1, 2, 3, 4]) inventory.reserve(order, 1, R(1000));
+    for (const order of [1n, 2n, 3n, 4n]) inventory.reserve(order, 1n, R(1000));
     inventory.commit(2n, 2n);
     inventory.release(3n, "lost");
     state.close();

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { JsonRpcProvider, Network } from "ethers";
+import { JsonRpcProvider, Network, type Provider } from "ethers";
 import { createOrder, marketFixture, type MarketFixture } from "../../market/fixtures";
 import { ChainWatcher, StateStore, type MarketEvent, type WatcherStatus } from "../../../offchain/provider";
 import { eventually, tempDir } from "./helpers";
@@ -56,7 +56,7 @@ describe("provider chain watcher", function () {
     watcher = undefined;
   });
 
-  async function startWatcher(provider = ethers.provider, extra: Partial<ConstructorParameters<typeof ChainWatcher>[0]> = {}) {
+  async function startWatcher(provider: Provider = ethers.provider, extra: Partial<ConstructorParameters<typeof ChainWatcher>[0]> = {}) {
     state = new StateStore(tempDir(), { durable: false });
     watcher = new ChainWatcher({
       provider,
