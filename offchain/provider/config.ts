@@ -1,0 +1,294 @@
+/**
+ * The provider daemon's configuration file (YAML, documented by `config.schema.json` and `provider.example.yaml`).
+ *
+ * Reading reuses the manifest's YAML reader (`manifest/source.ts`): YAML 1.2 core, and every field's line and
+ * column, so each problem is reported as `file:line:col: path: message` (never a stack trace), like a manifest's.
+ * The key never lives in the file: the file names an environment variable, or a keystore plus the variable that
+ * holds its password.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Ajv, { type ErrorObject } from "ajv";
+import { Wallet, getAddress } from "ethers";
+import { attributeId } from "../chain/attributes";
+import { UnitError, parseCpuMillis, parseDurationSeconds, parseMbps, parseMiB, parseTokenAmount } from "../chain/units";
+import type { Resources } from "../chain/units";
+import { formatIssue, formatPath, type ManifestIssue, type PathSegment } from "../manifest/errors";
+import { readManifestSource, type Data } from "../manifest/source";
+import schema from "./config.schema.json";
+import { pricingStrategyNames, type PricingConfig } from "./pricing";
+
+export interface ProviderConfig {
+  source: string;
+  chain: {
+    rpcUrl: string;
+    /** Directory of `deployments/<chainId>.json` (used when `contracts` is not given). */
+    deploymentsDir?: string;
+    contracts?: { market: string; registry: string; token?: string; deployedAtBlock: number };
+    confirmations: number;
+    reorgDepth: number;
+    pollIntervalMs: number;
+    maxBlockRange: number;
+  };
+  key: { keyEnv?: string; keystore?: string; passwordEnv?: string };
+  endpoints: { listen: string[]; announce: string[]; api?: string };
+  /** keccak256("key=value") → "key=value". */
+  attributes: Map<string, string>;
+  /** What the file says; the rest comes from the Docker engine (`resolveCapacity`). */
+  capacity: Partial<Resources>;
+  pricing: PricingConfig;
+  limits: { maxConcurrentCharters?: number };
+  timeouts: { rpcMs: number; transactionMs: number; expiryGraceSeconds: number };
+  register: { enabled: boolean; stake: bigint };
+  dataDir: string;
+}
+
+/** A refused configuration: every problem, located. `format()` gives one line per problem. */
+export class ProviderConfigError extends Error {
+  override readonly name = "ProviderConfigError";
+  constructor(
+    readonly issues: readonly ManifestIssue[],
+    readonly source: string,
+  ) {
+    super(issues.length === 0 ? `${source}: invalid configuration` : formatIssue(issues[0], source) + (issues.length > 1 ? ` (and ${issues.length - 1} more)` : ""));
+  }
+
+  format(): string {
+    return this.issues.map((issue) => formatIssue(issue, this.source)).join("\n");
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, strict: false, verbose: true });
+const validate = ajv.compile(schema);
+
+export const CONFIG_DEFAULTS = {
+  confirmations: 2,
+  reorgDepth: 64,
+  pollIntervalMs: 2_000,
+  maxBlockRange: 2_000,
+  rpcMs: 10_000,
+  transactionMs: 120_000,
+  expiryGraceSeconds: 300,
+} as const;
+
+/** Read and validate the file at `file`. */
+export function loadProviderConfig(file: string): ProviderConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ProviderConfigError([{ path: "", message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? error})` }], file);
+  }
+  return parseProviderConfig(text, file, dirname(resolve(file)));
+}
+
+/** Validate configuration text; relative paths resolve against `baseDir`. */
+export function parseProviderConfig(text: string, source = "provider.yaml", baseDir = process.cwd()): ProviderConfig {
+  const read = readManifestSource(text);
+  const issues: ManifestIssue[] = [...read.issues];
+  const at = (path: PathSegment[], message: string, where: "key" | "value" = "value") =>
+    issues.push({ path: formatPath(path), ...read.locate(path, where), message });
+  if (read.fatal) throw new ProviderConfigError(issues, source);
+
+  if (!validate(read.data)) {
+    for (const error of validate.errors ?? []) schemaIssue(error, read.data, at);
+    throw new ProviderConfigError(sortIssues(issues), source);
+  }
+  const data = read.data as Record<string, Record<string, Data> & Data>;
+  const chain = data.chain as Record<string, Data>;
+  const key = (data.key ?? {}) as Record<string, string>;
+  const pricing = (data.pricing ?? {}) as Record<string, Data>;
+  const capacityIn = (data.capacity ?? {}) as Record<string, string | number>;
+  const timeouts = (data.timeouts ?? {}) as Record<string, string | number>;
+
+  const guard = <T>(path: PathSegment[], fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof UnitError) at(path, error.message.replace(/^[^:]+: /, ""));
+      else at(path, (error as Error).message);
+      return undefined;
+    }
+  };
+
+  if (key.keyEnv === undefined && key.keystore === undefined) at(["key"], "name keyEnv, or keystore and passwordEnv");
+  if (key.keyEnv !== undefined && key.keystore !== undefined) at(["key", "keystore"], "give keyEnv or keystore, not both", "key");
+  if (key.keystore !== undefined && key.passwordEnv === undefined) at(["key"], "a keystore needs passwordEnv (the variable holding its password)");
+
+  const contractsIn = chain.contracts as Record<string, string | number> | undefined;
+  if (contractsIn && chain.deployments !== undefined) at(["chain", "contracts"], "give deployments or contracts, not both", "key");
+
+  const attributes = new Map<string, string>();
+  for (const [k, v] of Object.entries((data.attributes ?? {}) as Record<string, Data>)) {
+    const pair = `${k}=${String(v)}`;
+    const id = guard(["attributes", k], () => attributeId(pair, `attributes.${k}`));
+    if (id) attributes.set(id.toLowerCase(), pair);
+  }
+
+  const capacity: Partial<Resources> = {};
+  const parsers = { cpu: parseCpuMillis, memory: parseMiB, storage: parseMiB, bandwidth: parseMbps } as const;
+  const fields = { cpu: "cpuMillis", memory: "memoryMiB", storage: "storageMiB", bandwidth: "bandwidthMbps" } as const;
+  for (const name of ["cpu", "memory", "storage", "bandwidth"] as const) {
+    if (capacityIn[name] === undefined) continue;
+    const value = guard(["capacity", name], () => parsers[name](String(read.textAt(["capacity", name]) ?? capacityIn[name]), name));
+    if (value !== undefined) capacity[fields[name]] = value;
+  }
+
+  const strategy = String(pricing.strategy ?? "linear");
+  if (!pricingStrategyNames().includes(strategy)) {
+    at(["pricing", "strategy"], `unknown strategy "${strategy}" (known: ${pricingStrategyNames().join(", ")})`);
+  }
+  const interval = (path: PathSegment[], value: string | number | undefined, fallbackMs: number): number => {
+    if (value === undefined) return fallbackMs;
+    if (typeof value === "number") return value * 1000;
+    const ms = /^(\d+)ms$/.exec(value);
+    if (ms) return Number(ms[1]);
+    return (guard(path, () => parseDurationSeconds(value, formatPath(path))) ?? 0) * 1000;
+  };
+  const stake = data.register?.stake;
+  const stakeWei = stake === undefined ? 0n : (guard(["register", "stake"], () => parseTokenAmount(String(stake), "stake")) ?? 0n);
+
+  if (issues.length > 0) throw new ProviderConfigError(sortIssues(issues), source);
+
+  return {
+    source,
+    chain: {
+      rpcUrl: String(chain.rpcUrl),
+      deploymentsDir: contractsIn ? undefined : resolve(baseDir, String(chain.deployments ?? "deployments")),
+      contracts: contractsIn
+        ? {
+            market: getAddress(String(contractsIn.market)),
+            registry: getAddress(String(contractsIn.registry)),
+            token: contractsIn.token === undefined ? undefined : getAddress(String(contractsIn.token)),
+            deployedAtBlock: Number(contractsIn.deployedAtBlock),
+          }
+        : undefined,
+      confirmations: (chain.confirmations as number | undefined) ?? CONFIG_DEFAULTS.confirmations,
+      reorgDepth: (chain.reorgDepth as number | undefined) ?? CONFIG_DEFAULTS.reorgDepth,
+      pollIntervalMs: interval(["chain", "pollInterval"], chain.pollInterval as string | number | undefined, CONFIG_DEFAULTS.pollIntervalMs),
+      maxBlockRange: (chain.maxBlockRange as number | undefined) ?? CONFIG_DEFAULTS.maxBlockRange,
+    },
+    key: { ...key, keystore: key.keystore === undefined ? undefined : resolve(baseDir, key.keystore) },
+    endpoints: {
+      listen: (data.endpoints?.listen as string[] | undefined) ?? [],
+      announce: (data.endpoints?.announce as string[] | undefined) ?? [],
+      api: data.endpoints?.api as string | undefined,
+    },
+    attributes,
+    capacity,
+    pricing: {
+      strategy,
+      cpu: BigInt(String(pricing.cpu ?? 0)),
+      memory: BigInt(String(pricing.memory ?? 0)),
+      storage: BigInt(String(pricing.storage ?? 0)),
+      bandwidth: BigInt(String(pricing.bandwidth ?? 0)),
+      marginBps: (pricing.marginBps as number | undefined) ?? 0,
+      floor: BigInt(String(pricing.floor ?? 1)),
+    },
+    limits: { maxConcurrentCharters: data.limits?.maxConcurrentCharters as number | undefined },
+    timeouts: {
+      rpcMs: interval(["timeouts", "rpc"], timeouts.rpc, CONFIG_DEFAULTS.rpcMs),
+      transactionMs: interval(["timeouts", "transaction"], timeouts.transaction, CONFIG_DEFAULTS.transactionMs),
+      expiryGraceSeconds: interval(["timeouts", "expiryGrace"], timeouts.expiryGrace, CONFIG_DEFAULTS.expiryGraceSeconds * 1000) / 1000,
+    },
+    register: { enabled: (data.register?.enabled as boolean | undefined) ?? data.register !== undefined, stake: stakeWei },
+    dataDir: resolve(baseDir, String(data.dataDir)),
+  };
+}
+
+/**
+ * Capacity: what the file gives, the rest from `detectCapacity` (the executor supplies the Docker engine's
+ * `NCPU` / `MemTotal`). A resource neither gives is an error naming it.
+ */
+export async function resolveCapacity(
+  config: ProviderConfig,
+  detectCapacity?: () => Promise<Partial<Resources>> | Partial<Resources>,
+): Promise<Resources> {
+  const missing = (["cpuMillis", "memoryMiB", "storageMiB", "bandwidthMbps"] as const).filter((k) => config.capacity[k] === undefined);
+  const detected = missing.length > 0 && detectCapacity ? await detectCapacity() : {};
+  const out = { ...detected, ...config.capacity } as Partial<Resources>;
+  const still = missing.filter((k) => out[k] === undefined);
+  if (still.length > 0) {
+    const names = still.map((k) => ({ cpuMillis: "cpu", memoryMiB: "memory", storageMiB: "storage", bandwidthMbps: "bandwidth" })[k]);
+    throw new ProviderConfigError(
+      names.map((n) => ({ path: `capacity.${n}`, message: "is not set and the Docker engine did not report it" })),
+      config.source,
+    );
+  }
+  return out as Resources;
+}
+
+/** The provider's key, from the environment or an encrypted keystore; never from the file. */
+export async function loadProviderKey(config: ProviderConfig, env: NodeJS.ProcessEnv = process.env): Promise<Wallet> {
+  const fail = (path: string, message: string): never => {
+    throw new ProviderConfigError([{ path, message }], config.source);
+  };
+  if (config.key.keyEnv !== undefined) {
+    const value = env[config.key.keyEnv];
+    if (!value) return fail("key.keyEnv", `the environment variable ${config.key.keyEnv} is not set`);
+    try {
+      return new Wallet(value.startsWith("0x") ? value : `0x${value}`);
+    } catch {
+      return fail("key.keyEnv", `${config.key.keyEnv} does not hold a valid private key`);
+    }
+  }
+  const password = env[config.key.passwordEnv!];
+  if (password === undefined) return fail("key.passwordEnv", `the environment variable ${config.key.passwordEnv} is not set`);
+  let json: string;
+  try {
+    json = readFileSync(config.key.keystore!, "utf8");
+  } catch {
+    return fail("key.keystore", `${config.key.keystore} cannot be read`);
+  }
+  try {
+    return (await Wallet.fromEncryptedJson(json, password)) as Wallet;
+  } catch {
+    return fail("key.keystore", "the keystore does not open with that password");
+  }
+}
+
+function schemaIssue(error: ErrorObject, data: Data, at: (path: PathSegment[], message: string, where?: "key" | "value") => void): void {
+  const path = error.instancePath
+    .split("/")
+    .slice(1)
+    .map((raw): PathSegment => (/^\d+$/.test(raw) ? Number(raw) : raw.replace(/~1/g, "/").replace(/~0/g, "~")));
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case "required":
+      return at([...path, String(params.missingProperty)], "is required", "key");
+    case "additionalProperties": {
+      const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      return at([...path, String(params.additionalProperty)], `unknown key${known.length ? ` (expected one of: ${known.join(", ")})` : ""}`, "key");
+    }
+    case "type":
+      return at(path, `must be ${String(params.type).replace(",", " or ")}${valueOf(data, path) === null ? ", not empty" : ""}`);
+    case "pattern":
+      return at(path, `${JSON.stringify(valueOf(data, path))} is not valid here (expected ${describePattern(String(params.pattern))})`);
+    default:
+      return at(path, error.message ?? `breaks the schema rule ${error.keyword}`);
+  }
+}
+
+function describePattern(pattern: string): string {
+  if (pattern.includes("0-9a-fA-F]{40}")) return "a 0x address";
+  if (pattern.includes("ms|s|m|h|d")) return 'a duration like "2s", "500ms" or "5m"';
+  if (pattern === "^[0-9]+$") return "a whole number of wei";
+  if (pattern.startsWith("^(https?|wss?)")) return "an http(s):// or ws(s):// URL";
+  if (pattern.includes("[A-Za-z_]")) return "an environment variable name";
+  if (pattern.includes(":[0-9]{1,5}")) return "host:port";
+  return `the pattern ${pattern}`;
+}
+
+function valueOf(data: Data, path: readonly PathSegment[]): Data | undefined {
+  let node: Data | undefined = data;
+  for (const key of path) {
+    if (Array.isArray(node)) node = node[Number(key)];
+    else if (node && typeof node === "object") node = (node as Record<string, Data>)[String(key)];
+    else return undefined;
+  }
+  return node;
+}
+
+function sortIssues(issues: ManifestIssue[]): ManifestIssue[] {
+  return [...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+}
