@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
 /// @title Provider registry: directory, staking, reputation and stake-weighted votes
 /// @notice Providers register an endpoint and self-declared attributes, stake TOM3 (which is also their voting
 /// power in governance, via ERC-5805 checkpoints), and build a reputation from stake and delivery history that
-/// the Market records. Reputation formula: see docs/PROTOCOL.md, section "Reputation".
+/// the Market records. Reputation formula: see docs/reputation.md.
 interface IProviderRegistry {
     // ------------------------------------------------------------------ events
 
@@ -41,13 +43,14 @@ interface IProviderRegistry {
     error ProviderRegistryUnauthorized(address caller);
     error ProviderRegistryStakeOverflow(uint256 stake);
     error ProviderRegistryInvalidParameter(uint256 value);
+    error ProviderRegistryDuplicateAttribute(bytes32 attribute);
 
     // ------------------------------------------------------------------ directory
 
     /// @notice Register the caller as a provider.
     /// @param endpoint How peers reach the provider: space-separated libp2p multiaddrs and/or an https URL
     ///        (1..512 bytes).
-    /// @param attributes keccak256("key=value") of each self-declared attribute (at most 32).
+    /// @param attributes keccak256("key=value") of each self-declared attribute (at most 32, no duplicates).
     function register(string calldata endpoint, bytes32[] calldata attributes) external;
 
     /// @notice Replace the caller's endpoint and attributes.
@@ -87,6 +90,9 @@ interface IProviderRegistry {
     /// @notice Active plus unbonding stake: what a slash can take.
     function slashableStakeOf(address provider) external view returns (uint256);
 
+    /// @notice The token that is staked (TOM3).
+    function token() external view returns (IERC20);
+
     /// @notice Sum of every provider's active stake.
     function totalStaked() external view returns (uint256);
 
@@ -102,8 +108,15 @@ interface IProviderRegistry {
     /// @notice Charters completed and failed by `provider`.
     function deliveryOf(address provider) external view returns (uint32 completed, uint32 failed);
 
-    /// @notice Reputation 0..10000, O(1): 70% delivery history, 30% stake share (see docs/PROTOCOL.md).
+    /// @notice Reputation 0..10000, O(1): 70% delivery history, 30% stake share (see docs/reputation.md).
     function reputationOf(address provider) external view returns (uint16);
+
+    /// @notice The reputation formula itself, for off-chain use and tests: `reputationOf(p)` is
+    /// `reputationFormula(stakeOf(p), totalStaked(), completed, failed)`. A `stake` above `total` counts as `total`.
+    function reputationFormula(uint256 stake, uint256 total, uint32 completed, uint32 failed)
+        external
+        pure
+        returns (uint16);
 
     /// @notice Everything `Market.placeBid` asks of the registry in one call: registered, reputation and
     /// whether every attribute is held (and, if not, the first missing one).
