@@ -50,7 +50,8 @@ class Findings {
   }
 
   equal(actual: unknown, expected: unknown, invariant: number, what: string): void {
-    if (actual !== expected) this.found.push({ invariant, message: `${what}: chain ${fmt(actual)}, model ${fmt(expected)}` });
+    if (actual !== expected)
+      this.found.push({ invariant, message: `${what}: chain ${fmt(actual)}, model ${fmt(expected)}` });
   }
 
   throwIfAny(): void {
@@ -83,7 +84,12 @@ function checkInvariants(world: World, model: MarketModel, before: ChainState, a
   }
   f.check(circulating === world.supply, 1, () => `tokens in circulation ${circulating}, supply ${world.supply}`);
   f.equal(after.marketTokens - before.marketTokens, s.walletDeltas.get(s.market) ?? 0n, 1, "tokens into the Market");
-  f.equal(after.registryTokens - before.registryTokens, s.walletDeltas.get(s.registry) ?? 0n, 1, "tokens into the registry");
+  f.equal(
+    after.registryTokens - before.registryTokens,
+    s.walletDeltas.get(s.registry) ?? 0n,
+    1,
+    "tokens into the registry",
+  );
 
   // ---------------------------------------------------------------- 2. charter payments
   for (const c of s.charters.values()) {
@@ -137,7 +143,11 @@ function checkInvariants(world: World, model: MarketModel, before: ChainState, a
     if (spent <= 0n || ctx.actor === a) continue;
     const key = `${a}/${ctx.actor}`;
     const used = (before.approvals.get(key)?.allowance ?? 0n) - (after.approvals.get(key)?.allowance ?? 0n);
-    f.check(ctx.actor !== undefined && ctx.operatorFor.has(a), 5, () => `${ctx.actor ?? "no one"} spent ${spent} of ${a}`);
+    f.check(
+      ctx.actor !== undefined && ctx.operatorFor.has(a),
+      5,
+      () => `${ctx.actor ?? "no one"} spent ${spent} of ${a}`,
+    );
     f.check(used === spent, 5, () => `operator ${ctx.actor} locked ${spent} of ${a} but used ${used} of its allowance`);
   }
   for (const [key, approval] of after.approvals) {
@@ -149,10 +159,17 @@ function checkInvariants(world: World, model: MarketModel, before: ChainState, a
     f.equal(approval.active, expected.active, 5, `active flag of ${key}`);
     if (previous === undefined || ctx.actor === owner) continue; // the owner may replace its approvals
     const changed =
-      approval.allowance !== previous.allowance || approval.expiry !== previous.expiry || approval.active !== previous.active;
+      approval.allowance !== previous.allowance ||
+      approval.expiry !== previous.expiry ||
+      approval.active !== previous.active;
     // Anyone else can only use an allowance up, and only the operator itself (checked with its locks above).
-    const consumed = ctx.actor === operator && approval.allowance < previous.allowance && approval.expiry === previous.expiry;
-    f.check(!changed || consumed, 5, () => `${ctx.actor} changed the approval ${key}: ${fmt(previous)} -> ${fmt(approval)}`);
+    const consumed =
+      ctx.actor === operator && approval.allowance < previous.allowance && approval.expiry === previous.expiry;
+    f.check(
+      !changed || consumed,
+      5,
+      () => `${ctx.actor} changed the approval ${key}: ${fmt(previous)} -> ${fmt(approval)}`,
+    );
   }
   for (const [i, d] of s.deployments.entries()) {
     const chain = after.deployments[i];
@@ -162,7 +179,11 @@ function checkInvariants(world: World, model: MarketModel, before: ChainState, a
     const previous = before.deployments[i];
     if (previous === undefined) continue;
     if (chain.version !== previous.version) {
-      f.check(ctx.actor === d.owner || ctx.operatorFor.has(d.owner), 5, () => `${ctx.actor} updated deployment ${d.id}`);
+      f.check(
+        ctx.actor === d.owner || ctx.operatorFor.has(d.owner),
+        5,
+        () => `${ctx.actor} updated deployment ${d.id}`,
+      );
     }
     if (chain.closedAt !== previous.closedAt) {
       f.check(ctx.actor === d.owner, 5, () => `${ctx.actor} closed deployment ${d.id}`);

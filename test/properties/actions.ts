@@ -24,7 +24,16 @@ import {
   type Resources,
 } from "./model";
 
-export const ROLES = ["owner", "tenantA", "tenantB", "providerA", "providerB", "providerC", "operator", "stranger"] as const;
+export const ROLES = [
+  "owner",
+  "tenantA",
+  "tenantB",
+  "providerA",
+  "providerB",
+  "providerC",
+  "operator",
+  "stranger",
+] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Addresses of the roles, plus a treasury account that never acts. */
@@ -46,14 +55,25 @@ export const TOKEN = 10n ** 18n;
 
 /** A value among `choices`, each with its weight (fractions down to 0.1 allowed). */
 function weighted<T>(...choices: [T, number][]): fc.Arbitrary<T> {
-  return fc.oneof(...choices.map(([value, weight]) => ({ arbitrary: fc.constant(value), weight: Math.round(weight * 10) })));
+  return fc.oneof(
+    ...choices.map(([value, weight]) => ({ arbitrary: fc.constant(value), weight: Math.round(weight * 10) })),
+  );
 }
 
 function role(weights: Partial<Record<Role, number>>): fc.Arbitrary<Role> {
   return weighted(...(Object.entries(weights) as [Role, number][]));
 }
 
-const anyone = role({ owner: 1, tenantA: 2, tenantB: 2, providerA: 2, providerB: 2, providerC: 2, operator: 2, stranger: 2 });
+const anyone = role({
+  owner: 1,
+  tenantA: 2,
+  tenantB: 2,
+  providerA: 2,
+  providerB: 2,
+  providerC: 2,
+  operator: 2,
+  stranger: 2,
+});
 const tenantSide = role({ tenantA: 5, tenantB: 4, operator: 4, stranger: 1, providerB: 1, owner: 1 });
 const providerSide = role({ providerA: 4, providerB: 4, providerC: 4, tenantA: 1, operator: 1, stranger: 1 });
 const governanceSide = role({ owner: 6, stranger: 1, tenantA: 1, operator: 1 });
@@ -79,7 +99,15 @@ const specArb = fc.record({
     [10n ** 16n, 1],
     [0n, 0.2],
   ),
-  duration: weighted<bigint>([1n, 1], [30n, 2], [600n, 3], [3600n, 2], [86_400n, 1], [0n, 0.2], [MAX_DURATION + 1n, 0.1]),
+  duration: weighted<bigint>(
+    [1n, 1],
+    [30n, 2],
+    [600n, 3],
+    [3600n, 2],
+    [86_400n, 1],
+    [0n, 0.2],
+    [MAX_DURATION + 1n, 0.1],
+  ),
   biddingWindow: weighted<bigint>([1n, 1], [30n, 3], [120n, 3], [900n, 1], [0n, 0.2], [MAX_BIDDING_WINDOW + 1n, 0.1]),
   minReputation: weighted<"zero" | "random" | "exact" | "above" | "invalid">(
     ["zero", 8],
@@ -150,7 +178,10 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
     weight: 6,
     arbitrary: fc.record({
       kind: fc.constant("wait" as const),
-      seconds: fc.oneof(fc.constantFrom(1, 10, 30, 60, 120, 599, 600, 601, 900, 3600, 86_400), fc.integer({ min: 1, max: 2000 })),
+      seconds: fc.oneof(
+        fc.constantFrom(1, 10, 30, 60, 120, 599, 600, 601, 900, 3600, 86_400),
+        fc.integer({ min: 1, max: 2000 }),
+      ),
     }),
   },
   {
@@ -175,10 +206,18 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
       version: fc.nat(4),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("closeDeployment" as const), actor: tenantSide, deployment: pick }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("closeDeployment" as const), actor: tenantSide, deployment: pick }),
+  },
   {
     weight: 6,
-    arbitrary: fc.record({ kind: fc.constant("createOrder" as const), actor: tenantSide, deployment: pick, spec: specArb }),
+    arbitrary: fc.record({
+      kind: fc.constant("createOrder" as const),
+      actor: tenantSide,
+      deployment: pick,
+      spec: specArb,
+    }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("cancelOrder" as const), actor: tenantSide, order: pick }) },
   {
@@ -211,7 +250,10 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant("acknowledge" as const), actor: providerSide, party, charter: pick }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("claim" as const), actor: anyone, party, charter: pick }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("closeCharter" as const), actor: anyone, party, charter: pick }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant("closeCharter" as const), actor: anyone, party, charter: pick }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({ kind: fc.constant("cancelUndelivered" as const), actor: tenantSide, party, charter: pick }),
@@ -231,7 +273,13 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant("approveOperator" as const),
       actor: role({ tenantA: 4, tenantB: 4, stranger: 1, providerA: 1 }),
-      operator: weighted<Role | "zero">(["operator", 6], ["stranger", 1], ["providerA", 1], ["tenantA", 1], ["zero", 0.3]),
+      operator: weighted<Role | "zero">(
+        ["operator", 6],
+        ["stranger", 1],
+        ["providerA", 1],
+        ["tenantA", 1],
+        ["zero", 0.3],
+      ),
       allowance: weighted<bigint>(
         [0n, 1],
         [10n ** 15n, 1],
@@ -256,7 +304,14 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant("setBidBond" as const),
       actor: governanceSide,
-      bond: weighted<bigint>([0n, 2], [TOKEN / 10n, 2], [TOKEN, 2], [5n * TOKEN, 1], [50n * TOKEN, 1], [MAX_UINT128 + 1n, 0.2]),
+      bond: weighted<bigint>(
+        [0n, 2],
+        [TOKEN / 10n, 2],
+        [TOKEN, 2],
+        [5n * TOKEN, 1],
+        [50n * TOKEN, 1],
+        [MAX_UINT128 + 1n, 0.2],
+      ),
     }),
   },
   {
@@ -264,7 +319,15 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant("setStartTimeout" as const),
       actor: governanceSide,
-      timeout: weighted<bigint>([59n, 0.3], [60n, 2], [120n, 1], [600n, 1], [3600n, 1], [7n * 86_400n, 1], [7n * 86_400n + 1n, 0.3]),
+      timeout: weighted<bigint>(
+        [59n, 0.3],
+        [60n, 2],
+        [120n, 1],
+        [600n, 1],
+        [3600n, 1],
+        [7n * 86_400n, 1],
+        [7n * 86_400n + 1n, 0.3],
+      ),
     }),
   },
   {
@@ -281,7 +344,13 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
       kind: fc.constant("setProtocolFee" as const),
       actor: governanceSide,
       bps: weighted<bigint>([0n, 1], [1n, 1], [250n, 2], [1000n, 1], [1001n, 0.3]),
-      treasury: weighted<Role | "treasury" | "zero">(["treasury", 4], ["owner", 1], ["stranger", 1], ["providerA", 1], ["zero", 0.3]),
+      treasury: weighted<Role | "treasury" | "zero">(
+        ["treasury", 4],
+        ["owner", 1],
+        ["stranger", 1],
+        ["providerA", 1],
+        ["zero", 0.3],
+      ),
     }),
   },
 );
@@ -296,7 +365,6 @@ function choose(p: Pick, live: bigint[], existing: bigint[], count: number): big
   if (p.live && existing.length > 0) return existing[p.n % existing.length];
   return BigInt(p.n % (count + 2)); // 0 .. count+1: both ends are unknown ids
 }
-
 
 function portion(mode: "part" | "all" | "excess" | "zero", permille: number, of: bigint): bigint {
   switch (mode) {
@@ -347,7 +415,8 @@ function resolveOffer(step: Extract<Step, { kind: "placeBid" }>, asked: Resource
   const base: Resources = asked ?? { cpuMillis: 1000n, memoryMiB: 1024n, storageMiB: 1024n, bandwidthMbps: 100n };
   const offered = { ...base };
   if (step.offer === "more") {
-    for (const k of RESOURCE_KEYS) offered[k] = base[k] + BigInt(step.extra) > U32_MAX ? U32_MAX : base[k] + BigInt(step.extra);
+    for (const k of RESOURCE_KEYS)
+      offered[k] = base[k] + BigInt(step.extra) > U32_MAX ? U32_MAX : base[k] + BigInt(step.extra);
   } else if (step.offer === "less") {
     const k = RESOURCE_KEYS[step.resource];
     if (offered[k] > 0n) offered[k] -= 1n;
@@ -455,9 +524,13 @@ export function resolve(step: Step, m: MarketModel, actors: Actors): Resolved {
       const charterId = choose(step.charter, live, [...s.charters.keys()], orders.length);
       const c = m.charter(charterId);
       if (step.party && c !== undefined) {
-        actor = step.kind === "acknowledge" || (step.kind === "closeCharter" && step.charter.n % 2 === 0) ? c.provider : c.tenant;
+        actor =
+          step.kind === "acknowledge" || (step.kind === "closeCharter" && step.charter.n % 2 === 0)
+            ? c.provider
+            : c.tenant;
       }
-      if (step.kind === "extendCharter") return { call: { fn: "extendCharter", actor, charterId, extraSeconds: step.extra } };
+      if (step.kind === "extendCharter")
+        return { call: { fn: "extendCharter", actor, charterId, extraSeconds: step.extra } };
       return { call: { fn: step.kind, actor, charterId } };
     }
     case "approveOperator": {
@@ -480,7 +553,11 @@ export function resolve(step: Step, m: MarketModel, actors: Actors): Resolved {
       return { call: { fn: "setSlashBps", actor, bps: step.bps } };
     case "setProtocolFee": {
       const treasury =
-        step.treasury === "zero" ? ZeroAddress : step.treasury === "treasury" ? actors.treasury : actors.address[step.treasury];
+        step.treasury === "zero"
+          ? ZeroAddress
+          : step.treasury === "treasury"
+            ? actors.treasury
+            : actors.address[step.treasury];
       return { call: { fn: "setProtocolFee", actor, bps: step.bps, treasury } };
     }
   }

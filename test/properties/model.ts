@@ -227,7 +227,8 @@ export interface TxEvent {
  * What the model expects of a call. A refusal carries the invariant a success would break (0 when the refusal
  * is about something no invariant names, e.g. a malformed spec).
  */
-export type Prediction = { ok: false; invariant: number; why: string } | { ok: true; commit: (events: TxEvent[]) => void };
+export type Prediction =
+  { ok: false; invariant: number; why: string } | { ok: true; commit: (events: TxEvent[]) => void };
 
 /** A broken invariant (or a model/chain disagreement); the message says which and why. */
 export class InvariantViolation extends Error {

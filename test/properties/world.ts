@@ -116,7 +116,13 @@ function setupCalls(a: Record<Role, string>, now: bigint): Call[] {
     { fn: "deposit", actor: a.stranger, amount: 5n * TOKEN },
     { fn: "createDeployment", actor: a.tenantA, version: ethers.id("manifest-v1") },
     { fn: "createDeployment", actor: a.tenantB, version: ethers.id("manifest-v2") },
-    { fn: "approveOperator", actor: a.tenantA, operator: a.operator, allowance: 30n * TOKEN, expiry: now + 2n * 86_400n },
+    {
+      fn: "approveOperator",
+      actor: a.tenantA,
+      operator: a.operator,
+      allowance: 30n * TOKEN,
+      expiry: now + 2n * 86_400n,
+    },
     { fn: "createOrder", actor: a.tenantA, deploymentId: 1n, spec: spec(10n ** 12n, 3600n, 120n, [ATTRIBUTES.euWest]) },
     { fn: "createOrder", actor: a.tenantB, deploymentId: 2n, spec: spec(1000n, 600n, 120n, []) },
     { fn: "placeBid", actor: a.providerB, orderId: 1n, price: 5n * 10n ** 11n, offered: offer },
@@ -311,7 +317,11 @@ export class Chain {
 
 /** The model's view of everything outside the Market, taken from the chain. */
 export function environment(chain: ChainState): Environment {
-  return { wallets: new Map(chain.wallets), reputation: new Map(chain.reputation), slashable: new Map(chain.slashable) };
+  return {
+    wallets: new Map(chain.wallets),
+    reputation: new Map(chain.reputation),
+    slashable: new Map(chain.slashable),
+  };
 }
 
 /**
@@ -349,12 +359,16 @@ export async function marketWorld(): Promise<World> {
   const state = emptyState(
     BigInt(latest!.timestamp) + 1n,
     { market: addresses.market, registry: addresses.registry },
-    owner.address, moduleTreasury, {
-    wallets: new Map(),
-    reputation: new Map(),
-    slashable: new Map(),
-  });
-  for (const [name, p] of Object.entries(PROVIDER_SETUP)) state.providers.set(address[name as Role], new Set(p.attributes));
+    owner.address,
+    moduleTreasury,
+    {
+      wallets: new Map(),
+      reputation: new Map(),
+      slashable: new Map(),
+    },
+  );
+  for (const [name, p] of Object.entries(PROVIDER_SETUP))
+    state.providers.set(address[name as Role], new Set(p.attributes));
   state.env = environment(await chain.read(state, accounts, actors));
 
   const model = new MarketModel(state);
@@ -362,7 +376,9 @@ export async function marketWorld(): Promise<World> {
     const prediction = model.predict(call);
     const outcome = await chain.send(call, state.now);
     if (!prediction.ok || !outcome.ok) {
-      throw new Error(`fixture call ${call.fn} failed: ${prediction.ok ? "" : prediction.why} ${outcome.ok ? "" : outcome.error}`);
+      throw new Error(
+        `fixture call ${call.fn} failed: ${prediction.ok ? "" : prediction.why} ${outcome.ok ? "" : outcome.error}`,
+      );
     }
     prediction.commit(outcome.events);
   }
