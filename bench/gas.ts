@@ -166,6 +166,11 @@ async function breakdown(row: string, hash: string): Promise<Breakdown> {
   return b;
 }
 
+function hardhatVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("hardhat/package.json").version;
+}
+
 function gitCommit(): { commit: string; dirty: boolean } {
   try {
     const commit = execSync("git rev-parse HEAD", { encoding: "utf8" }).trim();
@@ -501,8 +506,13 @@ function report(s: {
   const result = {
     date: new Date().toISOString(),
     git: gitCommit(),
-    network: { name: hre.network.name, hardhat: "2.29.1", hardfork: hre.config.networks.hardhat.hardfork },
-    solc: { version: solidity.version, settings: solidity.settings },
+    network: { name: hre.network.name, hardhat: hardhatVersion(), hardfork: hre.config.networks.hardhat.hardfork },
+    solc: {
+      version: solidity.version,
+      optimizer: solidity.settings.optimizer,
+      viaIR: solidity.settings.viaIR ?? false,
+      evmVersion: solidity.settings.evmVersion,
+    },
     targets: { ...mapBig(TARGETS), matchOrderSpread: MAX_SPREAD },
     reference: {
       iExecPoCoMatchOrders: IEXEC_POCO_MATCH_ORDERS.toString(),
