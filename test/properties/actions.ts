@@ -168,7 +168,9 @@ export type Step =
   | { kind: "setBidBond"; actor: Role; bond: bigint }
   | { kind: "setStartTimeout"; actor: Role; timeout: bigint }
   | { kind: "setSlashBps"; actor: Role; bps: bigint }
-  | { kind: "setProtocolFee"; actor: Role; bps: bigint; treasury: Role | "treasury" | "zero" };
+  | { kind: "setProtocolFee"; actor: Role; bps: bigint; treasury: Role | "treasury" | "zero" }
+  | { kind: "requestUnstake"; actor: Role; mode: "part" | "all" | "excess" | "zero"; permille: number }
+  | { kind: "updateProvider"; actor: Role; attributes: string[] };
 
 const party = fc.nat(4).map((x) => x !== 0);
 
@@ -350,6 +352,29 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
         ["stranger", 1],
         ["providerA", 1],
         ["zero", 0.3],
+      ),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("requestUnstake" as const),
+      actor: providerSide,
+      mode: amountMode,
+      permille: fc.integer({ min: 1, max: 1000 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("updateProvider" as const),
+      actor: providerSide,
+      attributes: weighted<string[]>(
+        [[], 2],
+        [[ATTRIBUTES.euWest], 2],
+        [[ATTRIBUTES.euWest, ATTRIBUTES.gpu], 2],
+        [[ATTRIBUTES.usEast], 1],
+        [[ATTRIBUTES.gpu, ATTRIBUTES.gpu], 0.3],
       ),
     }),
   },
@@ -551,6 +576,14 @@ export function resolve(step: Step, m: MarketModel, actors: Actors): Resolved {
       return { call: { fn: "setStartTimeout", actor, timeout: step.timeout } };
     case "setSlashBps":
       return { call: { fn: "setSlashBps", actor, bps: step.bps } };
+    case "requestUnstake": {
+      const amount = portion(step.mode, step.permille, s.env.stake.get(actor) ?? 0n);
+      return { call: { fn: "requestUnstake", actor, amount } };
+    }
+    case "updateProvider":
+      return {
+        call: { fn: "update", actor, endpoint: `/dns4/${step.actor}.test/tcp/4001`, attributes: step.attributes },
+      };
     case "setProtocolFee": {
       const treasury =
         step.treasury === "zero"

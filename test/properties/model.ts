@@ -9,7 +9,9 @@
  * and fails the property too, so the model cannot drift silently.
  *
  * Some inputs come from outside the Market and are refreshed from the chain after every step (`env`): token
- * wallets (the ERC-20 is not under test here), and the registry's reputation and slashable stake.
+ * wallets (the ERC-20 is not under test here), and the registry's reputation and stakes. Two registry calls
+ * are part of the random steps because the Market depends on them: a provider changing its attributes, and a
+ * provider unstaking (a slash for non-delivery must still reach stake that is unbonding).
  *
  * The state is plain data (`ModelState`), so a fixture can build it once and each run starts from a
  * `structuredClone` of it.
@@ -137,7 +139,8 @@ export interface Parameters {
 export interface Environment {
   wallets: Map<string, bigint>;
   reputation: Map<string, bigint>;
-  slashable: Map<string, bigint>;
+  stake: Map<string, bigint>; // active stake
+  unbonding: Map<string, bigint>; // requested for withdrawal, still slashable
 }
 
 export interface ModelState {
@@ -174,7 +177,13 @@ export type Call =
   | { fn: "setBidBond"; actor: string; bond: bigint }
   | { fn: "setStartTimeout"; actor: string; timeout: bigint }
   | { fn: "setSlashBps"; actor: string; bps: bigint }
-  | { fn: "setProtocolFee"; actor: string; bps: bigint; treasury: string };
+  | { fn: "setProtocolFee"; actor: string; bps: bigint; treasury: string }
+  // ProviderRegistry calls
+  | { fn: "requestUnstake"; actor: string; amount: bigint }
+  | { fn: "update"; actor: string; endpoint: string; attributes: string[] };
+
+/** Calls that go to the ProviderRegistry rather than the Market. */
+export const REGISTRY_CALLS: ReadonlySet<Call["fn"]> = new Set(["requestUnstake", "update"]);
 
 /** The ABI arguments of a call, in order. */
 export function callArgs(call: Call): unknown[] {
@@ -214,6 +223,10 @@ export function callArgs(call: Call): unknown[] {
       return [call.bps];
     case "setProtocolFee":
       return [call.bps, call.treasury];
+    case "requestUnstake":
+      return [call.amount];
+    case "update":
+      return [call.endpoint, call.attributes];
   }
 }
 
@@ -435,6 +448,10 @@ export class MarketModel {
         return this.governed(call.actor, call.bps > BPS ? "bps" : undefined, () => {
           this.s.params.slashBps = call.bps;
         });
+      case "requestUnstake":
+        return this.requestUnstake(call.actor, call.amount);
+      case "update":
+        return this.updateProvider(call.actor, call.attributes);
       case "setProtocolFee":
         return this.governed(
           call.actor,
@@ -759,7 +776,10 @@ export class MarketModel {
     if (bond !== 0n) this.transferLocked(c.provider, c.tenant, bond);
     this.finishClose(c, CloseReason.Undelivered, events, 0n, c.lockedTotal);
 
-    const expected = ((this.s.env.slashable.get(c.provider) ?? 0n) * this.s.params.slashBps) / BPS;
+    // Active and unbonding stake alike (PROTOCOL.md: unstaking right after a match does not dodge a slash).
+    const env = this.s.env;
+    const slashable = (env.stake.get(c.provider) ?? 0n) + (env.unbonding.get(c.provider) ?? 0n);
+    const expected = (slashable * this.s.params.slashBps) / BPS;
     const slashed = events.filter((e) => e.name === "Slashed");
     const taken = slashed.reduce((sum, e) => sum + (e.args.amount as bigint), 0n);
     if (taken !== expected) {
@@ -810,6 +830,20 @@ export class MarketModel {
       c.scheduledEnd = end;
       c.duration += extra;
       c.lockedTotal += amount;
+    });
+  }
+
+  private requestUnstake(actor: string, amount: bigint): Prediction {
+    const stake = this.s.env.stake.get(actor) ?? 0n;
+    if (amount === 0n || amount > stake) return refuse(0, `unstake ${amount} of ${stake}`);
+    return accept(() => {}); // the registry's business; stakes and reputation come back through env
+  }
+
+  private updateProvider(actor: string, attributes: string[]): Prediction {
+    if (!this.s.providers.has(actor)) return refuse(0, `${actor} is not a provider`);
+    if (new Set(attributes).size !== attributes.length) return refuse(0, "duplicate attribute");
+    return accept(() => {
+      this.s.providers.set(actor, new Set(attributes));
     });
   }
 

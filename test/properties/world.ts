@@ -15,6 +15,7 @@ import { ATTRIBUTES, ROLES, TOKEN, type Actors, type Role } from "./actions";
 import {
   callArgs,
   emptyState,
+  REGISTRY_CALLS,
   MarketModel,
   type Account,
   type Call,
@@ -58,7 +59,8 @@ export interface ChainState {
   charters: Map<bigint, ChainCharter>;
   approvals: Map<string, { allowance: bigint; expiry: bigint; active: boolean }>;
   reputation: Map<string, bigint>;
-  slashable: Map<string, bigint>;
+  stake: Map<string, bigint>;
+  unbonding: Map<string, bigint>;
 }
 
 export interface World {
@@ -154,16 +156,19 @@ export class Chain {
     this.errorInterfaces = [market.interface, registry.interface, world.suite.token.interface] as Interface[];
   }
 
-  /** Send `call` as a transaction mined at time `now`. */
+  /** Send `call` (to the Market, or to the registry for provider calls) as a transaction mined at time `now`. */
   async send(call: Call, now: bigint): Promise<Outcome> {
     const provider = hre.network.provider;
-    const data = (this.world.suite.market.interface as Interface).encodeFunctionData(call.fn, callArgs(call));
+    const toRegistry = REGISTRY_CALLS.has(call.fn);
+    const to = toRegistry ? this.world.addresses.registry : this.world.addresses.market;
+    const iface = (toRegistry ? this.world.suite.registry.interface : this.world.suite.market.interface) as Interface;
+    const data = iface.encodeFunctionData(call.fn, callArgs(call));
     await provider.request({ method: "evm_setNextBlockTimestamp", params: [toQuantity(now)] });
     let hash: string;
     try {
       hash = (await provider.request({
         method: "eth_sendTransaction",
-        params: [{ from: call.actor, to: this.world.addresses.market, data, gas: GAS_LIMIT }],
+        params: [{ from: call.actor, to, data, gas: GAS_LIMIT }],
       })) as string;
     } catch (e) {
       return { ok: false, error: this.decodeError(e) };
@@ -215,7 +220,8 @@ export class Chain {
       { ...m, fn: "protocolFeeBps" },
       { ...m, fn: "treasury" },
       ...providers.map((p): ViewCall => ({ ...r, fn: "reputationOf", args: [p] })),
-      ...providers.map((p): ViewCall => ({ ...r, fn: "slashableStakeOf", args: [p] })),
+      ...providers.map((p): ViewCall => ({ ...r, fn: "stakeOf", args: [p] })),
+      ...providers.map((p): ViewCall => ({ ...r, fn: "unbondingOf", args: [p] })),
       ...model.deployments.map((d): ViewCall => ({ ...m, fn: "deployment", args: [d.id] })),
       ...model.orders.map((o): ViewCall => ({ ...m, fn: "order", args: [o.id] })),
       ...model.bids.map((b): ViewCall => ({ ...m, fn: "bid", args: [b.id] })),
@@ -245,7 +251,8 @@ export class Chain {
       treasury: next()[0] as string,
     };
     const reputation = new Map(providers.map((p) => [p, value()]));
-    const slashable = new Map(providers.map((p) => [p, value()]));
+    const stake = new Map(providers.map((p) => [p, value()]));
+    const unbonding = new Map(providers.map((p) => [p, value()]));
     const deployments = model.deployments.map(() => {
       const d = next()[0];
       return { owner: d.owner as string, version: d.version as string, closedAt: d.closedAt as bigint };
@@ -310,7 +317,8 @@ export class Chain {
       charters,
       approvals,
       reputation,
-      slashable,
+      stake,
+      unbonding,
     };
   }
 }
@@ -320,7 +328,8 @@ export function environment(chain: ChainState): Environment {
   return {
     wallets: new Map(chain.wallets),
     reputation: new Map(chain.reputation),
-    slashable: new Map(chain.slashable),
+    stake: new Map(chain.stake),
+    unbonding: new Map(chain.unbonding),
   };
 }
 
@@ -364,7 +373,8 @@ export async function marketWorld(): Promise<World> {
     {
       wallets: new Map(),
       reputation: new Map(),
-      slashable: new Map(),
+      stake: new Map(),
+      unbonding: new Map(),
     },
   );
   for (const [name, p] of Object.entries(PROVIDER_SETUP))
