@@ -513,7 +513,9 @@ describe("ProviderRegistry", function () {
       const { registry, token, alice, releaseAt } = await loadFixture(unbondingFixture);
       await time.setNextBlockTimestamp(releaseAt);
       const tx = registry.connect(alice).withdrawUnstaked();
-      await expect(tx).to.emit(registry, "UnstakeWithdrawn").withArgs(alice.address, 100n * E18);
+      await expect(tx)
+        .to.emit(registry, "UnstakeWithdrawn")
+        .withArgs(alice.address, 100n * E18);
       await expect(tx)
         .to.emit(token, "Transfer")
         .withArgs(await registry.getAddress(), alice.address, 100n * E18);
@@ -566,7 +568,9 @@ describe("ProviderRegistry", function () {
         const { registry, token, owner, alice } = await loadFixture(stakedFixture);
         expect(await registry.connect(owner).slash.staticCall(alice.address, 30n * E18)).to.equal(30n * E18);
         const tx = registry.connect(owner).slash(alice.address, 30n * E18);
-        await expect(tx).to.emit(registry, "Slashed").withArgs(alice.address, 30n * E18, owner.address);
+        await expect(tx)
+          .to.emit(registry, "Slashed")
+          .withArgs(alice.address, 30n * E18, owner.address);
         await expect(tx).to.changeTokenBalances(token, [registry, owner], [-30n * E18, 30n * E18]);
         expect(await registry.stakeOf(alice.address)).to.equal(270n * E18);
         expect(await registry.totalStaked()).to.equal(370n * E18);
@@ -578,7 +582,9 @@ describe("ProviderRegistry", function () {
       it("sends the slashed stake to the Market's treasury", async function () {
         const { registry, token, market, alice, treasury } = await loadFixture(marketFixture);
         const tx = market.slash(alice.address, 10n * E18);
-        await expect(tx).to.emit(registry, "Slashed").withArgs(alice.address, 10n * E18, treasury.address);
+        await expect(tx)
+          .to.emit(registry, "Slashed")
+          .withArgs(alice.address, 10n * E18, treasury.address);
         await expect(tx).to.changeTokenBalances(token, [registry, treasury], [-10n * E18, 10n * E18]);
       });
 
@@ -586,7 +592,9 @@ describe("ProviderRegistry", function () {
         const { registry, token, market, owner, alice } = await loadFixture(marketFixture);
         await market.setTreasury(ZeroAddress);
         const tx = market.slash(alice.address, 10n * E18);
-        await expect(tx).to.emit(registry, "Slashed").withArgs(alice.address, 10n * E18, owner.address);
+        await expect(tx)
+          .to.emit(registry, "Slashed")
+          .withArgs(alice.address, 10n * E18, owner.address);
         await expect(tx).to.changeTokenBalances(token, [registry, owner], [-10n * E18, 10n * E18]);
       });
 
@@ -603,7 +611,9 @@ describe("ProviderRegistry", function () {
       await registry.connect(alice).requestUnstake(200n * E18);
       const [, releaseAt] = await registry.unbondingOf(alice.address);
       const tx = registry.connect(owner).slash(alice.address, 150n * E18);
-      await expect(tx).to.emit(registry, "Slashed").withArgs(alice.address, 150n * E18, owner.address);
+      await expect(tx)
+        .to.emit(registry, "Slashed")
+        .withArgs(alice.address, 150n * E18, owner.address);
       await expect(tx).to.changeTokenBalances(token, [registry, owner], [-150n * E18, 150n * E18]);
       expect(await registry.stakeOf(alice.address)).to.equal(0n);
       expect(await registry.unbondingOf(alice.address)).to.deep.equal([150n * E18, releaseAt]);
@@ -630,7 +640,9 @@ describe("ProviderRegistry", function () {
       await registry.connect(alice).requestUnstake(100n * E18);
       expect(await registry.connect(owner).slash.staticCall(alice.address, UINT256_MAX)).to.equal(300n * E18);
       const tx = registry.connect(owner).slash(alice.address, UINT256_MAX);
-      await expect(tx).to.emit(registry, "Slashed").withArgs(alice.address, 300n * E18, owner.address);
+      await expect(tx)
+        .to.emit(registry, "Slashed")
+        .withArgs(alice.address, 300n * E18, owner.address);
       await expect(tx).to.changeTokenBalances(token, [registry, owner], [-300n * E18, 300n * E18]);
       expect(await registry.slashableStakeOf(alice.address)).to.equal(0n);
       await expect(registry.connect(alice).withdrawUnstaked())
@@ -969,9 +981,7 @@ describe("ProviderRegistry", function () {
         ),
       );
       await expect(
-        registry
-          .connect(stranger)
-          .delegateBySig(carol.address, nonce, expiry, signature.v, signature.r, signature.s),
+        registry.connect(stranger).delegateBySig(carol.address, nonce, expiry, signature.v, signature.r, signature.s),
       )
         .to.emit(registry, "DelegateChanged")
         .withArgs(alice.address, alice.address, carol.address);

@@ -137,10 +137,9 @@ describe("TOM3Token", function () {
         const deadline = BigInt(await time.latest()) + 3600n;
         const { v, r, s } = await permitSignature(token, owner, stranger.address, 42n, deadline);
         await token.permit(owner.address, stranger.address, 42n, deadline, v, r, s);
-        await expect(token.permit(owner.address, stranger.address, 42n, deadline, v, r, s)).to.be.revertedWithCustomError(
-          token,
-          "ERC2612InvalidSigner",
-        );
+        await expect(
+          token.permit(owner.address, stranger.address, 42n, deadline, v, r, s),
+        ).to.be.revertedWithCustomError(token, "ERC2612InvalidSigner");
       });
     });
 

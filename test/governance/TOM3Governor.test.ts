@@ -9,7 +9,16 @@ const E18 = 10n ** 18n;
 const THREE_DAYS = 3n * 24n * 3600n;
 
 /** Governor.ProposalState */
-const State = { Pending: 0n, Active: 1n, Canceled: 2n, Defeated: 3n, Succeeded: 4n, Queued: 5n, Expired: 6n, Executed: 7n };
+const State = {
+  Pending: 0n,
+  Active: 1n,
+  Canceled: 2n,
+  Defeated: 3n,
+  Succeeded: 4n,
+  Queued: 5n,
+  Expired: 6n,
+  Executed: 7n,
+};
 /** GovernorCountingSimple.VoteType */
 const Vote = { Against: 0, For: 1, Abstain: 2 };
 
@@ -65,9 +74,7 @@ describe("TOM3Governor", function () {
       it("reverts with GovernorInvalidVotingPeriod", async function () {
         const { registry, timelock, deployer } = await loadFixture(deployGovernanceFixture);
         const factory = new TOM3Governor__factory(deployer);
-        await expect(
-          factory.deploy(await registry.getAddress(), await timelock.getAddress(), 1n, 0n, 0n, 4n),
-        )
+        await expect(factory.deploy(await registry.getAddress(), await timelock.getAddress(), 1n, 0n, 0n, 4n))
           .to.be.revertedWithCustomError(factory, "GovernorInvalidVotingPeriod")
           .withArgs(0n);
       });
@@ -77,9 +84,7 @@ describe("TOM3Governor", function () {
       it("reverts with GovernorInvalidQuorumFraction", async function () {
         const { registry, timelock, deployer } = await loadFixture(deployGovernanceFixture);
         const factory = new TOM3Governor__factory(deployer);
-        await expect(
-          factory.deploy(await registry.getAddress(), await timelock.getAddress(), 1n, 10n, 0n, 101n),
-        )
+        await expect(factory.deploy(await registry.getAddress(), await timelock.getAddress(), 1n, 10n, 0n, 101n))
           .to.be.revertedWithCustomError(factory, "GovernorInvalidQuorumFraction")
           .withArgs(101n, 100n);
       });
