@@ -6,6 +6,8 @@
  * `.env.example`); nothing secret lives in this file.
  */
 import "dotenv/config";
+import { readFileSync } from "node:fs";
+import { Wallet } from "ethers";
 import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig, NetworkUserConfig } from "hardhat/types";
@@ -31,16 +33,27 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
   };
 });
 
-/** A remote network from the environment: TOM3_RPC_URL plus either TOM3_DEPLOYER_KEY or nothing (keystore). */
+/** The deployer key of a remote network: TOM3_DEPLOYER_KEY, or an encrypted keystore file and its password. */
+function remoteAccounts(): string[] {
+  const key = process.env.TOM3_DEPLOYER_KEY;
+  if (key) return [key];
+  const keystore = process.env.TOM3_KEYSTORE;
+  if (!keystore) return [];
+  const password = process.env.TOM3_KEYSTORE_PASSWORD;
+  if (password === undefined) throw new Error("TOM3_KEYSTORE is set but TOM3_KEYSTORE_PASSWORD is not");
+  const wallet = Wallet.fromEncryptedJsonSync(readFileSync(keystore, "utf8"), password);
+  return [wallet.privateKey];
+}
+
+/** A remote network named "remote" from the environment (see .env.example). */
 function remoteNetwork(): Record<string, NetworkUserConfig> {
   const url = process.env.TOM3_RPC_URL;
   if (!url) return {};
-  const key = process.env.TOM3_DEPLOYER_KEY;
   return {
     remote: {
       url,
       chainId: process.env.TOM3_CHAIN_ID ? Number(process.env.TOM3_CHAIN_ID) : undefined,
-      accounts: key ? [key] : [],
+      accounts: remoteAccounts(),
     },
   };
 }

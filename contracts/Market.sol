@@ -419,7 +419,8 @@ contract Market is IMarket, Ownable2Step, ReentrancyGuard {
         if (state == CharterState.Closed) revert MarketCharterClosed(charterId);
         OrderData storage o = _orders[charterId];
         address tenant = o.tenant;
-        bool deploymentClosed = _deployments[o.deploymentId].closedAt != 0;
+        uint256 closedAt = _deployments[o.deploymentId].closedAt;
+        bool deploymentClosed = closedAt != 0;
         bool byTenant = msg.sender == tenant || isOperator(tenant, msg.sender);
         bool byProvider = msg.sender == c.provider;
 
@@ -434,10 +435,11 @@ contract Market is IMarket, Ownable2Step, ReentrancyGuard {
             return;
         }
 
-        bool ended = block.timestamp >= c.endsAt;
+        // A deployment closed before the charter's end stopped it there, even if the end has passed since: the
+        // charter did not run to its end, and a lazy close must read like an eager one.
         CloseReason reason;
-        if (ended) reason = CloseReason.Expired;
-        else if (deploymentClosed) reason = CloseReason.DeploymentClosed;
+        if (deploymentClosed && closedAt < c.endsAt) reason = CloseReason.DeploymentClosed;
+        else if (block.timestamp >= c.endsAt) reason = CloseReason.Expired;
         else if (byTenant) reason = CloseReason.ClosedByTenant;
         else if (byProvider) reason = CloseReason.ClosedByProvider;
         else revert MarketUnauthorized(msg.sender);
@@ -451,6 +453,9 @@ contract Market is IMarket, Ownable2Step, ReentrancyGuard {
         _authorizeOwnerOrOperator(o.tenant);
         if (c.state != CharterState.Pending) revert MarketCharterNotPending(charterId, c.state);
         if (block.timestamp <= c.acknowledgeBy) revert MarketStartTimeoutNotOver(charterId, c.acknowledgeBy);
+        // A closed deployment cannot be acknowledged, so the provider is not at fault: closeCharter unwinds the
+        // charter without a slash (as it would have been closed eagerly when the deployment closed).
+        if (_deployments[o.deploymentId].closedAt != 0) revert MarketDeploymentClosed(o.deploymentId);
         _closeUndelivered(charterId, c, o);
     }
 
@@ -463,8 +468,10 @@ contract Market is IMarket, Ownable2Step, ReentrancyGuard {
         if (block.timestamp >= c.endsAt) revert MarketCharterEnded(charterId, c.endsAt);
         if (_deployments[o.deploymentId].closedAt != 0) revert MarketDeploymentClosed(o.deploymentId);
         if (extraSeconds == 0) revert MarketZeroAmount();
-        uint64 endsAt = c.endsAt + extraSeconds;
-        if (endsAt - c.acknowledgedAt > _MAX_DURATION) revert MarketInvalidParameter("extraSeconds", extraSeconds);
+        // In 256 bits, so that a huge extraSeconds is refused with the error below rather than a uint64 overflow.
+        uint256 newEnd = uint256(c.endsAt) + extraSeconds;
+        if (newEnd - c.acknowledgedAt > _MAX_DURATION) revert MarketInvalidParameter("extraSeconds", extraSeconds);
+        uint64 endsAt = uint64(newEnd);
 
         _lock(o.tenant, uint256(o.bestPrice) * extraSeconds, viaOperator);
         c.endsAt = endsAt;

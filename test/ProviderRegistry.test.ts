@@ -69,12 +69,12 @@ async function marketFixture() {
 
 describe("ProviderRegistry", function () {
   describe("deployment", function () {
-    it("sets token, owner, unbonding period and no market", async function () {
-      const { registry, token, owner } = await loadFixture(deployRegistryFixture);
+    it("sets token, owner, unbonding period and the deployed Market", async function () {
+      const { registry, token, owner, deployedMarket } = await loadFixture(deployRegistryFixture);
       expect(await registry.token()).to.equal(await token.getAddress());
       expect(await registry.owner()).to.equal(owner.address);
       expect(await registry.unbondingPeriod()).to.equal(UNBONDING_PERIOD);
-      expect(await registry.market()).to.equal(ZeroAddress);
+      expect(await registry.market()).to.equal(await deployedMarket.getAddress());
       expect(await registry.totalStaked()).to.equal(0n);
     });
 

@@ -110,7 +110,11 @@ interface IMarket {
     event DeploymentUpdated(uint256 indexed deploymentId, bytes32 version);
     event DeploymentClosed(uint256 indexed deploymentId);
     event OrderCreated(
-        uint256 indexed orderId, uint256 indexed deploymentId, address indexed tenant, RequirementSpec spec, uint64 closesAt
+        uint256 indexed orderId,
+        uint256 indexed deploymentId,
+        address indexed tenant,
+        RequirementSpec spec,
+        uint64 closesAt
     );
     event OrderCancelled(uint256 indexed orderId);
     event BidPlaced(uint256 indexed orderId, uint256 indexed bidId, address indexed provider, uint128 pricePerSecond);
@@ -128,7 +132,9 @@ interface IMarket {
     event CharterAcknowledged(uint256 indexed charterId, uint64 endsAt);
     event PaymentClaimed(uint256 indexed charterId, address indexed provider, uint256 amount, uint256 fee);
     event CharterExtended(uint256 indexed charterId, uint64 endsAt);
-    event CharterClosed(uint256 indexed charterId, CloseReason reason, uint256 paidToProvider, uint256 refundedToTenant);
+    event CharterClosed(
+        uint256 indexed charterId, CloseReason reason, uint256 paidToProvider, uint256 refundedToTenant
+    );
     /// @notice A bond or slash changed hands because a charter was not delivered.
     event BondSeized(uint256 indexed charterId, address indexed provider, address indexed tenant, uint256 bond);
     event OperatorApproved(address indexed owner, address indexed operator, uint256 allowance, uint64 expiry);
@@ -261,11 +267,14 @@ interface IMarket {
     function claim(uint256 charterId) external;
 
     /// @notice Close a charter: settle what accrued, refund the rest. Tenant (or operator) or provider at any
-    /// time; anyone once it ended or its deployment closed.
+    /// time; anyone once it ended or its deployment closed. The reason is DeploymentClosed when the deployment
+    /// closed before the charter's end, Expired when it ran to its end.
     function closeCharter(uint256 charterId) external;
 
     /// @notice The tenant (or operator) ends a charter never acknowledged within the start timeout: full refund,
-    /// the bond goes to the tenant, the provider is slashed by `slashBps` and a failure is recorded.
+    /// the bond goes to the tenant, the provider is slashed by `slashBps` and a failure is recorded. Refused once
+    /// the deployment is closed (a closed deployment cannot be acknowledged): closeCharter then unwinds the charter
+    /// without fault.
     function cancelUndelivered(uint256 charterId) external;
 
     /// @notice Extend an active charter by `extraSeconds`: locks `price * extraSeconds` more. Tenant or operator.

@@ -1,0 +1,362 @@
+/**
+ * `tom3`: the tenant's command line over the SDK. Run it with `npx tom3 <command>` (bin/tom3.js loads this file).
+ *
+ * Every command takes --json (one JSON document on stdout); progress lines go to stderr; a failure is one
+ * readable line on stderr and exit code 1 (2 for a usage error). Keys come from the environment or a keystore,
+ * never from the command line.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import { parseDurationSeconds, parseTokenAmount } from "../chain/units";
+import type { ParsedManifest } from "../manifest";
+import type { Tom3Client, Tom3ProgressEvent } from "../sdk";
+import { createClient, defaultDeploymentsDir, defaultRpcUrl, DEFAULT_KEY_ENV } from "./context";
+import type { GlobalOptions } from "./context";
+import { CliError, describeFailure } from "./errors";
+import { price, progressLine, toJsonText, tokens, when } from "./output";
+
+/** What a command produced: the JSON document, and the lines printed without --json. */
+interface Result {
+  json: unknown;
+  text: string[];
+}
+
+interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const defaultIo: Io = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/** Run the CLI on `argv` (as process.argv: node, script, arguments...); resolves to the exit code. */
+export async function run(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  // What to undo when the command ends: providers to destroy, a p2p node to stop.
+  const cleanups: (() => Promise<void>)[] = [];
+  let json = argv.includes("--json");
+  const program = buildProgram(io, cleanups, (result) => {
+    io.stdout(json ? `${toJsonText(result.json)}\n` : result.text.map((line) => `${line}\n`).join(""));
+  });
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander printed the message (or the help) already.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    json = json || Boolean((program.opts() as Partial<GlobalOptions>).json);
+    const failure = describeFailure(error);
+    for (const line of failure.lines) io.stderr(`${line}\n`);
+    if (json) io.stdout(`${toJsonText({ error: failure.json })}\n`);
+    return failure.exitCode;
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  }
+}
+
+function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result: Result) => void): Command {
+  const program = new Command("tom3")
+    .description("TOM3 tenant command line: deploy workloads on the open compute market")
+    .addOption(new Option("--rpc <url>", "JSON-RPC URL of the node (env TOM3_RPC_URL)").default(defaultRpcUrl()))
+    .addOption(
+      new Option("--deployments <dir>", "directory of deployment records (env TOM3_DEPLOYMENTS_DIR)").default(
+        defaultDeploymentsDir(),
+      ),
+    )
+    .option("--key-env <var>", "environment variable holding the private key", DEFAULT_KEY_ENV)
+    .option("--keystore <file>", "encrypted JSON keystore (password in TOM3_KEYSTORE_PASSWORD)")
+    .option("--json", "print the result as one JSON document", false)
+    .option("-q, --quiet", "no progress lines on stderr", false)
+    .showHelpAfterError("(run tom3 --help for usage)")
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+
+  const globals = (): GlobalOptions => program.opts() as GlobalOptions;
+  const onProgress = (event: Tom3ProgressEvent): void => {
+    if (globals().quiet) return;
+    const line = progressLine(event);
+    if (line !== undefined) io.stderr(`${line}\n`);
+  };
+  const client = async (needsKey: boolean, withDelivery = false): Promise<Tom3Client> => {
+    return createClient(globals(), needsKey, { onProgress, deliver: withDelivery, cleanups });
+  };
+  const action =
+    <A extends unknown[]>(fn: (...args: A) => Promise<Result>) =>
+    async (...args: A): Promise<void> => {
+      print(await fn(...args));
+    };
+
+  // ---------------------------------------------------------------- deploy
+
+  program
+    .command("deploy")
+    .description("put a manifest on the market: escrow, deployment, one order per group, matches, delivery")
+    .argument("<manifest>", "the manifest file (YAML)")
+    .option("--no-wait", "stop once the orders are open")
+    .option("--no-deliver", "stop once the orders are matched (do not send the workload)")
+    .option("--no-permit", "deposit with approve + deposit instead of a permit signature")
+    .option("--timeout <duration>", "how long to wait for matches after the window closes, and for acknowledgements")
+    .action(
+      action(async (file: string, options: { wait: boolean; deliver: boolean; permit: boolean; timeout?: string }) => {
+        const text = readText(file);
+        await parseText(text, file); // refuse a bad manifest before connecting anywhere
+        const timeoutMs = options.timeout ? durationOption("--timeout", options.timeout) * 1000 : undefined;
+        const tom3 = await client(true, options.deliver && options.wait);
+        const deployed = await tom3.deployManifest({ manifest: text, source: file, permit: options.permit });
+        const json: Record<string, unknown> = {
+          deploymentId: deployed.deploymentId,
+          version: deployed.version,
+          locked: deployed.locked,
+          deposited: deployed.deposited,
+          orders: deployed.orders.map(({ orderId, group, services, closesAt }) => ({ orderId, group, services, closesAt })),
+        };
+        const text_ = [
+          `deployment: ${deployed.deploymentId}`,
+          `version: ${deployed.version}`,
+          `locked: ${tokens(deployed.locked)}`,
+          ...deployed.orders.map((o) => `order ${o.orderId}: group ${o.group} (${o.services.join(", ")}), bids until ${when(o.closesAt)}`),
+        ];
+        if (!options.wait) return { json, text: text_ };
+
+        const matches = await tom3.waitForMatches({ orderIds: deployed.orders.map((o) => o.orderId), timeoutMs });
+        json.matched = matches.matched;
+        json.unmatched = matches.unmatched;
+        for (const m of matches.matched) text_.push(`charter ${m.charterId}: ${m.provider} at ${price(m.pricePerSecond)}`);
+        for (const u of matches.unmatched) text_.push(`order ${u.orderId}: not matched (${u.reason})`);
+        if (!options.deliver || matches.matched.length === 0) return { json, text: text_ };
+
+        const charterIds = matches.matched.map((m) => m.charterId);
+        const delivery = await tom3.deliverWorkload({ deploymentId: deployed.deploymentId, manifest: text, charterIds });
+        json.delivered = delivery.delivered;
+        const acks = await tom3.waitForAcknowledgements({ charterIds, timeoutMs });
+        json.acknowledged = acks.acknowledged;
+        json.unacknowledged = acks.unacknowledged;
+        for (const a of acks.acknowledged) text_.push(`charter ${a.charterId}: running until ${when(a.endsAt)}`);
+        for (const u of acks.unacknowledged) text_.push(`charter ${u.charterId}: not acknowledged (${u.reason})`);
+        return { json, text: text_ };
+      }),
+    );
+
+  // ---------------------------------------------------------------- status, update, extend, close
+
+  program
+    .command("status")
+    .description("deployments, orders and charters with state, provider, price, accrued payment and end")
+    .option("--deployment <id>", "one deployment (default: every deployment of the account)")
+    .option("--account <address>", "whose deployments to list (default: the key's account)")
+    .action(
+      action(async (options: { deployment?: string; account?: string }) => {
+        const deploymentId = options.deployment === undefined ? undefined : idArgument("--deployment", options.deployment);
+        const tom3 = await client(deploymentId === undefined && options.account === undefined);
+        const status = await tom3.getStatus({ deploymentId, owner: options.account });
+        const text: string[] = [];
+        for (const d of status.deployments) {
+          text.push(`deployment ${d.deploymentId}: ${d.open ? "open" : `closed ${when(d.closedAt)}`}, version ${d.version}`);
+          for (const o of d.orders) text.push(`  order ${o.orderId}: ${o.state}, max ${price(o.maxPricePerSecond)}, ${o.duration} s`);
+          for (const c of d.charters) {
+            text.push(
+              `  charter ${c.charterId}: ${c.state}${c.closeReason === "None" ? "" : ` (${c.closeReason})`}, ` +
+                `${c.provider} at ${price(c.pricePerSecond)}, accrued ${tokens(c.accrued)}, claimable ` +
+                `${tokens(c.claimable)}, ends ${when(c.endsAt)}`,
+            );
+          }
+        }
+        if (text.length === 0) text.push("no deployments");
+        return { json: status, text };
+      }),
+    );
+
+  program
+    .command("update")
+    .description("point a deployment at a new manifest and deliver it to its providers")
+    .argument("<deployment>", "deployment id")
+    .argument("<manifest>", "the new manifest file")
+    .option("--no-deliver", "only put the new version on chain")
+    .action(
+      action(async (id: string, file: string, options: { deliver: boolean }) => {
+        const deploymentId = idArgument("deployment", id);
+        const text = readText(file);
+        await parseText(text, file);
+        const tom3 = await client(true, options.deliver);
+        const result = await tom3.updateDeployment({ deploymentId, manifest: text, source: file, deliver: options.deliver });
+        return {
+          json: result,
+          text: [
+            `deployment ${deploymentId}: version ${result.previousVersion} -> ${result.version}`,
+            ...(result.delivery?.delivered ?? []).map((d) => `delivered to ${d.provider} via ${d.endpoint}`),
+          ],
+        };
+      }),
+    );
+
+  program
+    .command("extend")
+    .description("extend a deployment's active charters (or one charter with --charter)")
+    .argument("<id>", "deployment id (a charter id with --charter)")
+    .requiredOption("--by <duration>", "extra time: 30m, 1h, 2d...")
+    .option("--charter", "the id is a charter's")
+    .option("--no-permit", "deposit with approve + deposit instead of a permit signature")
+    .action(
+      action(async (id: string, options: { by: string; charter?: boolean; permit: boolean }) => {
+        const target = idArgument(options.charter ? "charter" : "deployment", id);
+        const by = durationOption("--by", options.by);
+        const tom3 = await client(true);
+        const charters = options.charter
+          ? [await tom3.extendCharter({ charterId: target, by, permit: options.permit })]
+          : (await tom3.extendDeployment({ deploymentId: target, by, permit: options.permit })).charters;
+        return {
+          json: { charters },
+          text: charters.map((c) => `charter ${c.charterId}: runs until ${when(c.endsAt)} (locked ${tokens(c.locked)} more)`),
+        };
+      }),
+    );
+
+  program
+    .command("close")
+    .description("close a deployment: settle and close its charters, cancel its open orders, refund the rest")
+    .argument("<deployment>", "deployment id")
+    .action(
+      action(async (id: string) => {
+        const deploymentId = idArgument("deployment", id);
+        const tom3 = await client(true);
+        const result = await tom3.closeDeployment({ deploymentId });
+        return {
+          json: result,
+          text: [
+            ...result.charters.map(
+              (c) => `charter ${c.charterId}: closed (${c.reason}), ${tokens(c.paidToProvider)} to the provider, ${tokens(c.refundedToTenant)} refunded`,
+            ),
+            ...result.cancelledOrders.map((o) => `order ${o}: cancelled`),
+            `deployment ${deploymentId}: closed, ${tokens(result.refunded)} back in your available balance`,
+          ],
+        };
+      }),
+    );
+
+  // ---------------------------------------------------------------- providers and money
+
+  program
+    .command("providers")
+    .description("the provider directory: endpoint, attributes, stake, reputation, delivery history")
+    .option("--attribute <key=value...>", "attributes to name in the output (the chain holds only hashes)")
+    .option("--all", "include accounts that are no longer registered")
+    .action(
+      action(async (options: { attribute?: string[]; all?: boolean }) => {
+        const tom3 = await client(false);
+        const result = await tom3.listProviders({ knownAttributes: options.attribute, includeUnregistered: options.all });
+        const text = result.providers.map(
+          (p) =>
+            `${p.address}: reputation ${p.reputation}, stake ${tokens(p.stake)}, ${p.completed} completed / ${p.failed} failed` +
+            `${p.knownAttributes.length > 0 ? `, ${p.knownAttributes.join(" ")}` : ""}, endpoint ${p.endpoint}`,
+        );
+        return { json: result, text: text.length > 0 ? text : ["no providers"] };
+      }),
+    );
+
+  program
+    .command("balance")
+    .description("TOM3 in the wallet and in escrow (available, locked)")
+    .option("--account <address>", "another account (default: the key's)")
+    .action(
+      action(async (options: { account?: string }) => {
+        const tom3 = await client(options.account === undefined);
+        const b = await tom3.getBalance({ account: options.account });
+        return {
+          json: b,
+          text: [`account: ${b.account}`, `wallet: ${tokens(b.wallet)}`, `available: ${tokens(b.available)}`, `locked: ${tokens(b.locked)}`],
+        };
+      }),
+    );
+
+  program
+    .command("deposit")
+    .description("move TOM3 from the wallet into escrow (permit signature where possible)")
+    .argument("<amount>", "TOM3 (10, 0.5) or wei (1000wei)")
+    .option("--no-permit", "approve + deposit instead of a permit signature")
+    .action(
+      action(async (amount: string, options: { permit: boolean }) => {
+        const wei = parseTokenAmount(amount, "amount");
+        const tom3 = await client(true);
+        const result = await tom3.deposit({ amount: wei, permit: options.permit });
+        return {
+          json: result,
+          text: [`deposited: ${tokens(result.amount)}${result.permit ? " (permit)" : ""}`, `available: ${tokens(result.available)}`, `locked: ${tokens(result.locked)}`],
+        };
+      }),
+    );
+
+  program
+    .command("withdraw")
+    .description("send available escrow back to the wallet")
+    .argument("<amount>", 'TOM3 (10, 0.5), wei (1000wei) or "all"')
+    .action(
+      action(async (amount: string) => {
+        const wei = amount.trim() === "all" ? "all" : parseTokenAmount(amount, "amount");
+        const tom3 = await client(true);
+        const result = await tom3.withdraw({ amount: wei });
+        return { json: result, text: [`withdrawn: ${tokens(result.amount)}`, `available: ${tokens(result.available)}`, `locked: ${tokens(result.locked)}`] };
+      }),
+    );
+
+  // ---------------------------------------------------------------- manifests (offline)
+
+  const manifest = program.command("manifest").description("check a manifest and compute its version, offline");
+  manifest
+    .command("validate")
+    .description("check a manifest against every rule; problems are printed as file:line:col: path: message")
+    .argument("<file>", "the manifest file")
+    .action(
+      action(async (file: string) => {
+        const parsed = await parseText(readText(file), file);
+        return { json: { valid: true, version: parsed.version }, text: [`${file}: valid (version ${parsed.version})`] };
+      }),
+    );
+  manifest
+    .command("hash")
+    .description("print the manifest's deployment version (keccak256 of its canonical form)")
+    .argument("<file>", "the manifest file")
+    .action(
+      action(async (file: string) => {
+        const parsed = await parseText(readText(file), file);
+        return { json: { version: parsed.version }, text: [parsed.version] };
+      }),
+    );
+
+  return program;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(`${file}: ${code === "ENOENT" ? "no such file" : "cannot be read"}`);
+  }
+}
+
+/** Loaded on use: the manifest module (its JSON Schema validator) is the slowest part of start-up. */
+async function parseText(text: string, file: string): Promise<ParsedManifest> {
+  const { parseManifest } = await import("../manifest");
+  return parseManifest(text, { source: file });
+}
+
+/** A positive integer id. */
+function idArgument(name: string, value: string): bigint {
+  if (!/^\d+$/.test(value.trim()) || BigInt(value.trim()) === 0n) {
+    throw new CliError(`${name}: "${value}" is not an id (a positive integer)`, true);
+  }
+  return BigInt(value.trim());
+}
+
+function durationOption(name: string, value: string): number {
+  return parseDurationSeconds(value, name);
+}
+
+if (require.main === module) {
+  void run(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,263 @@
+/**
+ * Reading a manifest's YAML text: from the YAML document to plain JSON data (what the schema and the rules see),
+ * keeping, for every field path, the YAML node it came from, so that any problem can be located by line and column
+ * and unit values can be read exactly as written.
+ *
+ * YAML 1.2 core schema only. Aliases are expanded (anchors are style, not meaning); merge keys (`<<`, a YAML 1.1
+ * feature), tags other than the core ones, non-string keys, non-finite numbers and unpaired surrogates are refused,
+ * so that every implementation reading a manifest sees the same data.
+ */
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from "yaml";
+import type { Alias, Document, Node, Scalar } from "yaml";
+import { formatPath, type ManifestIssue, type PathSegment } from "./errors";
+
+/** JSON data as read from the manifest (before validation). */
+export type Data = null | boolean | number | string | Data[] | { [key: string]: Data };
+
+/** A line and column, 1-based. */
+export interface Location {
+  line: number;
+  column: number;
+}
+
+/** The manifest's data, where each field sits in the text, and the problems found while reading it. */
+export interface ManifestSource {
+  data: Data;
+  /** YAML syntax errors and refused YAML features; when `fatal`, `data` is unusable. */
+  issues: ManifestIssue[];
+  fatal: boolean;
+  /** Where the value at `path` sits; `at: "key"` prefers its key (for a missing or unknown key, a misplaced entry). */
+  locate(path: readonly PathSegment[], at?: "key" | "value"): Location;
+  /**
+   * The text of a scalar as written: its string value, or for a plain number its exact source text (so 0.1 stays
+   * "0.1" and 12345678901234567890 stays exact). Undefined for a map, a list, a boolean or an empty value.
+   */
+  textAt(path: readonly PathSegment[]): string | undefined;
+  /** The exact value of an integer scalar (YAML integers are read as bigints), or undefined. */
+  integerAt(path: readonly PathSegment[]): bigint | undefined;
+  /** Paths of every number in the manifest (integers and floats), for the rules on how numbers are written. */
+  numbers: PathSegment[][];
+}
+
+/** Nodes visited at most, aliases expanded: stops "billion laughs" documents. */
+const MAX_NODES = 100_000;
+
+const CORE_TAGS = new Set(
+  ["str", "int", "float", "bool", "null", "map", "seq"].map((name) => `tag:yaml.org,2002:${name}`),
+);
+
+interface Entry {
+  key?: Node;
+  value: Node;
+}
+
+/** Reads YAML text into data plus locations. Never throws. */
+export function readManifestSource(text: string): ManifestSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    intAsBigInt: true, // integers keep every digit (maxPricePerSecond goes up to 2^128 - 1)
+    stringKeys: true, // `80:` and `null:` are the keys "80" and "null", as written
+    uniqueKeys: true,
+    merge: false,
+    version: "1.2",
+    schema: "core",
+  });
+  const entries = new Map<string, Entry>();
+  const issues: ManifestIssue[] = [];
+  const position = (offset: number): Location => {
+    const { line, col } = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
+    return { line, column: col };
+  };
+
+  for (const error of [...doc.errors, ...doc.warnings]) {
+    issues.push({ path: "", ...position(error.pos[0]), message: yamlMessage(error.message) });
+  }
+
+  const locate = (path: readonly PathSegment[], at: "key" | "value" = "value"): Location => {
+    // The field itself, or failing that its nearest ancestor present in the text.
+    for (let length = path.length; length >= 0; length--) {
+      const entry = entries.get(pathKey(path.slice(0, length)));
+      if (!entry) continue;
+      const node = (at === "key" || length < path.length) && entry.key ? entry.key : entry.value;
+      if (node.range) return position(node.range[0]);
+    }
+    return { line: 1, column: 1 };
+  };
+
+  const source: ManifestSource = {
+    data: null,
+    issues,
+    fatal: issues.length > 0,
+    numbers: [],
+    locate,
+    textAt: (path) => {
+      const node = entries.get(pathKey(path))?.value;
+      if (!isScalar(node)) return undefined;
+      if (typeof node.value === "string") return node.value;
+      if (typeof node.value === "number" || typeof node.value === "bigint") return (node as Scalar).source;
+      return undefined;
+    },
+    integerAt: (path) => {
+      const node = entries.get(pathKey(path))?.value;
+      return isScalar(node) && typeof node.value === "bigint" ? node.value : undefined;
+    },
+  };
+  if (source.fatal) return source;
+
+  const walker = new Walker(anchorTargets(doc), entries, source.numbers, (path, node, message) => {
+    issues.push({ path: formatPath(path), ...position(node?.range?.[0] ?? 0), message });
+  });
+  try {
+    source.data = doc.contents ? walker.walk(doc.contents, [], undefined) : null;
+  } catch (error) {
+    if (!(error instanceof TooLarge)) throw error;
+    issues.push({ path: "", line: 1, column: 1, message: `too many YAML nodes (more than ${MAX_NODES}, aliases expanded)` });
+    source.fatal = true;
+  }
+  return source;
+}
+
+/** An internal map key for a field path. */
+function pathKey(path: readonly PathSegment[]): string {
+  return JSON.stringify(path);
+}
+
+class TooLarge extends Error {}
+
+/**
+ * What each alias stands for: the last node before it with that anchor (YAML 1.2 §3.2.2.2), found in one pass
+ * (`Alias.resolve` searches the whole document for every alias, quadratic on a large manifest).
+ */
+function anchorTargets(doc: Document): Map<Alias, Node> {
+  const anchors = new Map<string, Node>();
+  const targets = new Map<Alias, Node>();
+  visit(doc, (_key, node) => {
+    if (isAlias(node)) {
+      const target = anchors.get(node.source);
+      if (target) targets.set(node, target);
+    } else if ((isScalar(node) || isMap(node) || isSeq(node)) && node.anchor) {
+      anchors.set(node.anchor, node);
+    }
+  });
+  return targets;
+}
+
+class Walker {
+  private visited = 0;
+  private readonly open = new Set<Node>();
+
+  constructor(
+    private readonly aliases: Map<Alias, Node>,
+    private readonly entries: Map<string, Entry>,
+    private readonly numbers: PathSegment[][],
+    private readonly report: (path: PathSegment[], node: Node | undefined, message: string) => void,
+  ) {}
+
+  walk(node: Node, path: PathSegment[], key: Node | undefined): Data {
+    if (++this.visited > MAX_NODES) throw new TooLarge();
+    if (isAlias(node)) {
+      const target = this.aliases.get(node);
+      if (!target) {
+        this.report(path, node, `unknown anchor *${node.source}`);
+        return null;
+      }
+      if (this.open.has(target)) {
+        this.report(path, node, `alias *${node.source} refers to a value that contains it`);
+        return null;
+      }
+      // Locate the expanded value at the alias, where the reader sees it used.
+      this.entries.set(pathKey(path), { key, value: node });
+      const data = this.walk(target, path, key);
+      this.entries.set(pathKey(path), { key, value: isScalar(target) ? target : node });
+      return data;
+    }
+    this.entries.set(pathKey(path), { key, value: node });
+    const tag = (node as { tag?: string }).tag;
+    if (tag !== undefined && !CORE_TAGS.has(tag)) {
+      this.report(path, node, `unsupported YAML tag ${tag}`);
+      return null;
+    }
+    if (isScalar(node)) return this.scalar(node, path);
+    this.open.add(node);
+    try {
+      if (isMap(node)) {
+        const out: { [key: string]: Data } = {};
+        for (const pair of node.items) {
+          const keyNode = pair.key as Node | null;
+          if (!isScalar(keyNode) || typeof keyNode.value !== "string") {
+            this.report(path, keyNode ?? node, "keys must be plain strings");
+            continue;
+          }
+          const name = keyNode.value;
+          if (!name.isWellFormed()) {
+            this.report(path, keyNode, "a key contains an unpaired surrogate (invalid Unicode)");
+            continue;
+          }
+          if (name === "<<") {
+            this.report([...path, name], keyNode, "merge keys (<<) are not supported: write the keys out, or use an alias for a whole value");
+            continue;
+          }
+          const valueNode = (pair.value as Node | null) ?? undefined;
+          const childPath = [...path, name];
+          // `key:` with nothing after it is an empty (null) value; locate it at its key.
+          const value = valueNode ? this.walk(valueNode, childPath, keyNode) : this.empty(childPath, keyNode);
+          // defineProperty: a key such as "__proto__" is an ordinary field here, never a prototype.
+          Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+        }
+        return out;
+      }
+      if (isSeq(node)) {
+        return node.items.map((item, index) => {
+          const child = item as Node | null;
+          return child ? this.walk(child, [...path, index], undefined) : this.empty([...path, index], node);
+        });
+      }
+      this.report(path, node, "unsupported YAML node");
+      return null;
+    } finally {
+      this.open.delete(node);
+    }
+  }
+
+  private empty(path: PathSegment[], near: Node): Data {
+    this.entries.set(pathKey(path), { value: near });
+    return null;
+  }
+
+  private scalar(node: Scalar, path: PathSegment[]): Data {
+    const value = node.value;
+    if (value === null || typeof value === "boolean") return value;
+    if (typeof value === "string") {
+      if (value.isWellFormed()) return value;
+      this.report(path, node, "contains an unpaired surrogate (invalid Unicode)");
+      return null;
+    }
+    if (typeof value === "bigint" || typeof value === "number") this.numbers.push(path);
+    if (typeof value === "bigint") {
+      // Exact integers beyond 2^53 reach the schema as decimal strings: only fields that accept decimal strings
+      // (maxPricePerSecond, sizes) take them; elsewhere the rules say the number is too large.
+      return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+    }
+    if (typeof value === "number") {
+      if (!Number.isFinite(value)) {
+        this.report(path, node, `${node.source} is not a finite number`);
+        return null;
+      }
+      if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+        this.report(path, node, `${node.source} is too large to be exact as a floating-point number; write it as an integer`);
+        return null;
+      }
+      return value;
+    }
+    this.report(path, node, "unsupported YAML value");
+    return null;
+  }
+}
+
+/** YAML's own messages, minus advice that fits its API rather than a manifest author. */
+function yamlMessage(message: string): string {
+  if (message.startsWith("Source contains multiple documents")) return "a manifest is a single YAML document (remove `---`)";
+  return message.replace(/^With stringKeys, all keys must be strings$/, "keys must be plain strings");
+}

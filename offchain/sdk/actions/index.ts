@@ -1,0 +1,15 @@
+/** Every SDK action, one per file; each takes the client first: `deposit(client, { amount })`. */
+export * from "./closeDeployment";
+export * from "./deliverWorkload";
+export * from "./deployManifest";
+export * from "./deposit";
+export * from "./extendCharter";
+export * from "./extendDeployment";
+export * from "./getBalance";
+export * from "./getStatus";
+export * from "./listProviders";
+export * from "./updateDeployment";
+export * from "./waitForAcknowledgements";
+export * from "./waitForMatches";
+export * from "./withdraw";
+export type { ManifestInput } from "./manifest-input";

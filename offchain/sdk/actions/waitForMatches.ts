@@ -1,0 +1,181 @@
+import type { Tom3Client } from "../client";
+import { Tom3TimeoutError } from "../errors";
+import { readCharter, readDeploymentRecord, readOrder } from "../records";
+import type { OrderRecord } from "../records";
+
+export interface WaitForMatchesParameters {
+  /** The orders to see matched (e.g. `deployManifest(...).orders.map((o) => o.orderId)`). */
+  orderIds: readonly bigint[];
+  /**
+   * Once an order's bidding window has closed with bids and nobody matched it, match it as its tenant (default
+   * true). With false, only watch: someone else (anyone may, after the window) has to match.
+   */
+  matchWhenWindowCloses?: boolean;
+  /** Cancel an order whose window closed without a bid, unlocking its escrow (default false: leave it open). */
+  cancelUnmatched?: boolean;
+  /** How long to wait after the last window closes (default `client.timeouts.matchMs`). */
+  timeoutMs?: number;
+}
+
+/** A matched order: its charter (same id) and the winning provider. */
+export interface MatchedOrder {
+  orderId: bigint;
+  charterId: bigint;
+  deploymentId: bigint;
+  provider: string;
+  pricePerSecond: bigint;
+  bidId: bigint;
+  /** Whether this call sent the `matchOrder`. */
+  matchedByUs: boolean;
+}
+
+/** An order that will not be matched. */
+export interface UnmatchedOrder {
+  orderId: bigint;
+  reason: "noBids" | "cancelled" | "deploymentClosed";
+  /** Whether this call cancelled it (`cancelUnmatched`). */
+  cancelledByUs: boolean;
+}
+
+export interface WaitForMatchesReturnType {
+  matched: MatchedOrder[];
+  unmatched: UnmatchedOrder[];
+}
+
+/**
+ * Wait until every order is matched or cannot be. Watches the orders (and reports each `BidPlaced` as progress);
+ * when an order's bidding window has closed by the chain's clock and no one matched it, the tenant matches it
+ * (`matchOrder`: the lowest bid wins, the earliest among equals). An order whose window closed with no bid is
+ * reported unmatched (and cancelled with `cancelUnmatched`). Throws `Tom3TimeoutError` when orders are still
+ * open `timeoutMs` after the last window closed.
+ *
+ * @example
+ * import { Tom3Client, deployManifest, waitForMatches } from "./offchain/sdk";
+ *
+ * const { orders } = await deployManifest(client, { manifest });
+ * const { matched, unmatched } = await waitForMatches(client, { orderIds: orders.map((o) => o.orderId) });
+ * for (const m of matched) console.log(`charter ${m.charterId}: ${m.provider} at ${m.pricePerSecond} wei/s`);
+ */
+export async function waitForMatches(
+  client: Tom3Client,
+  parameters: WaitForMatchesParameters,
+): Promise<WaitForMatchesReturnType> {
+  const { orderIds } = parameters;
+  const matchAsTenant = parameters.matchWhenWindowCloses ?? true;
+  const me = client.signer ? await client.signer.getAddress() : undefined;
+  const pending = new Map<bigint, OrderRecord>();
+  for (const orderId of orderIds) pending.set(orderId, await readOrder(client, orderId));
+
+  // The chain's clock: the latest block's time, or, on a node that mines only on demand, the time of the block we
+  // saw plus the wall-clock time since (whichever is later).
+  const start = await client.provider.getBlock("latest");
+  const startChainTime = BigInt(start?.timestamp ?? Math.floor(Date.now() / 1000));
+  const startWall = Date.now();
+  const chainNow = async (): Promise<bigint> => {
+    const latest = await client.now();
+    const estimated = startChainTime + BigInt(Math.floor((Date.now() - startWall) / 1000));
+    return latest > estimated ? latest : estimated;
+  };
+  const lastClose = [...pending.values()].reduce((max, o) => (o.closesAt > max ? o.closesAt : max), 0n);
+  const timeoutMs = parameters.timeoutMs ?? client.timeouts.matchMs;
+  const deadline = startWall + Math.max(0, Number(lastClose - startChainTime)) * 1000 + timeoutMs;
+  client.progress({ type: "waitingForMatches", orderIds: [...orderIds], closesAt: lastClose });
+
+  const matched: MatchedOrder[] = [];
+  const unmatched: UnmatchedOrder[] = [];
+  let bidsFromBlock = start?.number ?? client.deployment.deployedAtBlock;
+  const closedDeployments = new Map<bigint, boolean>();
+
+  for (;;) {
+    bidsFromBlock = await reportBids(client, [...pending.keys()], bidsFromBlock);
+    const now = await chainNow();
+    for (const [orderId, known] of [...pending]) {
+      const order = await readOrder(client, orderId);
+      if (order.state === "Matched") {
+        const charter = await readCharter(client, orderId);
+        matched.push({
+          orderId,
+          charterId: orderId,
+          deploymentId: order.deploymentId,
+          provider: charter.provider,
+          pricePerSecond: charter.pricePerSecond,
+          bidId: charter.bidId,
+          matchedByUs: false,
+        });
+      } else if (order.state === "Cancelled") {
+        unmatched.push({ orderId, reason: "cancelled", cancelledByUs: false });
+      } else if (await deploymentClosed(client, closedDeployments, known.deploymentId)) {
+        unmatched.push({ orderId, reason: "deploymentClosed", cancelledByUs: false });
+      } else if (now >= order.closesAt && order.bestBidId !== 0n && matchAsTenant && me === order.tenant) {
+        await client.send("market", "matchOrder", [orderId]);
+        const charter = await readCharter(client, orderId);
+        matched.push({
+          orderId,
+          charterId: orderId,
+          deploymentId: order.deploymentId,
+          provider: charter.provider,
+          pricePerSecond: charter.pricePerSecond,
+          bidId: charter.bidId,
+          matchedByUs: true,
+        });
+      } else if (now >= order.closesAt && order.bestBidId === 0n) {
+        const cancel = parameters.cancelUnmatched === true && me === order.tenant;
+        if (cancel) {
+          await client.send("market", "cancelOrder", [orderId]);
+          client.progress({ type: "orderCancelled", orderId });
+        }
+        unmatched.push({ orderId, reason: "noBids", cancelledByUs: cancel });
+      } else {
+        continue;
+      }
+      pending.delete(orderId);
+      const last = matched.at(-1);
+      if (last?.orderId === orderId) {
+        client.progress({
+          type: "orderMatched",
+          orderId,
+          charterId: orderId,
+          provider: last.provider,
+          pricePerSecond: last.pricePerSecond,
+          byUs: last.matchedByUs,
+        });
+      } else {
+        client.progress({ type: "orderUnmatched", orderId, reason: unmatched.at(-1)!.reason });
+      }
+    }
+    if (pending.size === 0) return { matched, unmatched };
+    if (Date.now() >= deadline) {
+      throw new Tom3TimeoutError(`order${pending.size > 1 ? "s" : ""} ${[...pending.keys()].join(", ")} to be matched`, timeoutMs, {
+        pending: [...pending.keys()],
+        matched,
+        unmatched,
+      });
+    }
+    await client.sleep();
+  }
+}
+
+async function deploymentClosed(client: Tom3Client, cache: Map<bigint, boolean>, deploymentId: bigint): Promise<boolean> {
+  if (cache.get(deploymentId)) return true;
+  const closed = (await readDeploymentRecord(client, deploymentId)).closedAt !== 0n;
+  cache.set(deploymentId, closed);
+  return closed;
+}
+
+/** Report the orders' new bids as progress; returns the next block to scan from. */
+async function reportBids(client: Tom3Client, orderIds: bigint[], fromBlock: number): Promise<number> {
+  if (orderIds.length === 0) return fromBlock;
+  const latest = await client.provider.getBlockNumber();
+  if (latest < fromBlock) return fromBlock;
+  const events = await client.events("market", "BidPlaced", [orderIds], fromBlock, latest);
+  for (const { args } of events) {
+    client.progress({
+      type: "bidPlaced",
+      orderId: args.orderId as bigint,
+      bidId: args.bidId as bigint,
+      provider: String(args.provider),
+      pricePerSecond: args.pricePerSecond as bigint,
+    });
+  }
+  return latest + 1;
+}

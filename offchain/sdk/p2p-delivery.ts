@@ -1,0 +1,32 @@
+/**
+ * `ManifestDelivery` over the peer-to-peer manifest protocol (`/tom3/manifest/1.0.0`, offchain/p2p): pushes to a
+ * provider's libp2p multiaddr entries; an https entry is left to another transport (UnsupportedEndpointError).
+ * The provider's answer is explicit: anything but OK (a stranger, a version mismatch...) is a `Tom3DeliveryError`
+ * carrying the answer's stable code.
+ */
+import type { ManifestNode } from "../p2p";
+import { UnsupportedEndpointError } from "./delivery";
+import type { ManifestDelivery } from "./delivery";
+import { Tom3DeliveryError } from "./errors";
+
+export class P2pManifestDelivery implements ManifestDelivery {
+  /** `node`: a started manifest node of the tenant (or its operator); it only dials, so `listen: []` suffices. */
+  constructor(
+    private readonly node: Pick<ManifestNode, "push">,
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  async deliver(providerEndpoint: string, deploymentId: bigint, manifestBytes: Uint8Array): Promise<void> {
+    if (!/^\/.+\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/.test(providerEndpoint)) {
+      throw new UnsupportedEndpointError(providerEndpoint);
+    }
+    const answer = await this.node.push(providerEndpoint, deploymentId, manifestBytes, {
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    if (answer.status !== "OK") {
+      throw new Tom3DeliveryError(`refused (${answer.code}): ${answer.message}`, {
+        details: { code: answer.code, status: answer.status, issues: answer.issues },
+      });
+    }
+  }
+}

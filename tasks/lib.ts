@@ -1,0 +1,462 @@
+/**
+ * What every `tom3:*` task shares: the `--from` and `--json` options, the deployment of the current chain, typed
+ * contracts, transactions whose reverts read as sentences, event scans, and printing (one line per fact, or JSON).
+ *
+ * Addresses come from `deployments/<chainId>.json` (or `$TOM3_DEPLOYMENTS_DIR/<chainId>.json`), the chain id from the
+ * node. Contracts are TypeChain bindings of the interfaces (`IMarket__factory`, ...): each implementation has its
+ * interface's ABI. TypeChain output is loaded when a task runs, not when the config loads, so `npx hardhat compile`
+ * still works on a clean checkout where `typechain-types/` does not exist yet.
+ */
+import { join } from "node:path";
+import { task } from "hardhat/config";
+import { HardhatPluginError } from "hardhat/plugins";
+import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment } from "hardhat/types";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { Interface, getAddress, isAddress } from "ethers";
+import type { ContractTransactionResponse, Result, TransactionReceipt } from "ethers";
+import type {
+  ICertificateRegistry,
+  IGovernor,
+  IMarket,
+  IProviderRegistry,
+  ITOM3Token,
+  IUsageLedger,
+} from "../typechain-types";
+import type { TypedContractEvent } from "../typechain-types/common";
+import { DeploymentFileError, deploymentFile, readDeployment } from "../offchain/chain/addresses";
+import type { Tom3Deployment } from "../offchain/chain/addresses";
+import { tom3Abis, tom3ContractNames } from "../offchain/chain/abis";
+import { Tom3ContractError, decodeContractError } from "../offchain/chain/errors";
+import type { Tom3ContractKey } from "../offchain/chain/errors";
+import {
+  UnitError,
+  formatResources,
+  formatTime,
+  formatTokens,
+  parseDurationSeconds,
+  parseTokenAmount,
+} from "../offchain/chain/units";
+import type { Resources } from "../offchain/chain/units";
+
+export const PLUGIN = "tom3";
+
+// ------------------------------------------------------------------ task definition
+
+export interface CommonArgs {
+  from?: string;
+  json: boolean;
+}
+
+/**
+ * Define a `tom3:*` task: `params` adds its own options, `--from` and `--json` are added here, and `action` gets a
+ * ready context. Whatever the action returns is printed (and returned in JSON form to `hre.run` callers); any error
+ * is turned into a one-sentence HardhatPluginError, reverts decoded.
+ */
+export function tom3Task<A extends object>(
+  name: string,
+  description: string,
+  params: (definition: ConfigurableTaskDefinition) => ConfigurableTaskDefinition,
+  action: (args: A & CommonArgs, ctx: Tom3Context) => Promise<Report>,
+): void {
+  params(task(name, description))
+    .addOptionalParam("from", "Account to act as: an index into the network's accounts (default 0) or an address")
+    .addFlag("json", "Print the result as JSON")
+    .setAction(async (args: A & CommonArgs, hre) => {
+      try {
+        const ctx = await createContext(hre, args.from);
+        const report = await action(args, ctx);
+        const json = toJson(report) as Record<string, unknown>;
+        console.log(args.json ? JSON.stringify(json, null, 2) : formatReport(report));
+        return json;
+      } catch (error) {
+        const taskError = asTaskError(error);
+        if (args.json) console.log(JSON.stringify({ error: errorJson(taskError) }, null, 2));
+        throw taskError;
+      }
+    });
+}
+
+/** A task failure the user can act on, as a single sentence. */
+export function fail(message: string, cause?: Error): HardhatPluginError {
+  return new HardhatPluginError(PLUGIN, message, cause);
+}
+
+function asTaskError(error: unknown): Error {
+  if (error instanceof HardhatPluginError) return error;
+  if (error instanceof UnitError || error instanceof DeploymentFileError) return fail(error.message, error);
+  const decoded = decodeContractError(error);
+  if (decoded) return fail(`reverted: ${sentence(decoded)}`, decoded);
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function errorJson(error: Error): Record<string, unknown> {
+  const parent = (error as HardhatPluginError).parent;
+  const revert = parent instanceof Tom3ContractError ? parent.toJSON() : undefined;
+  return { message: error.message, ...(revert ? { revert } : {}) };
+}
+
+function sentence(error: Tom3ContractError): string {
+  return `${error.message} (${error.code})`;
+}
+
+// ------------------------------------------------------------------ context
+
+export interface Tom3Contracts {
+  token: ITOM3Token;
+  registry: IProviderRegistry;
+  certificates: ICertificateRegistry;
+  market: IMarket;
+  usage: IUsageLedger;
+  governor?: IGovernor;
+}
+
+export interface Tom3Context {
+  hre: HardhatRuntimeEnvironment;
+  signer: HardhatEthersSigner;
+  deployment: Tom3Deployment;
+  contracts: Tom3Contracts;
+  /** The governor, or a clear error on a deployment without governance. */
+  governor(): IGovernor;
+  /** Send a transaction; a revert becomes an error naming `Contract.method` and the decoded reason. */
+  send(contract: Tom3ContractKey, method: string, call: () => Promise<ContractTransactionResponse>): Promise<SentTx>;
+  /** A read whose revert is decoded like a transaction's. */
+  read<T>(contract: Tom3ContractKey, method: string, call: () => Promise<T>): Promise<T>;
+  /** Run an event query over every block since the deployment, in ranges a public node accepts. */
+  scan<E>(query: (fromBlock: number, toBlock: number) => Promise<E[]>): Promise<E[]>;
+  /** Timestamp of the latest block: "now" as the contracts see it. */
+  now(): Promise<bigint>;
+}
+
+export interface SentTx {
+  hash: string;
+  blockNumber: number;
+  gasUsed: bigint;
+  /** Events of TOM3 contracts in the receipt, in log order. */
+  events: { contract: string; name: string; args: Result }[];
+  /** Arguments of the first `name` event of `contract`, typed by TypeChain; an error if there is none. */
+  event<K extends keyof Tom3Contracts, N extends EventName<K>>(contract: K, name: N): EventArgs<K, N>;
+}
+
+type Filters<K extends keyof Tom3Contracts> = NonNullable<Tom3Contracts[K]>["filters"];
+type EventName<K extends keyof Tom3Contracts> = keyof Filters<K> & string;
+type EventArgs<K extends keyof Tom3Contracts, N extends EventName<K>> =
+  Filters<K>[N] extends TypedContractEvent<infer _In, infer _Out, infer O> ? O : never;
+
+async function createContext(hre: HardhatRuntimeEnvironment, from: string | undefined): Promise<Tom3Context> {
+  const provider = hre.ethers.provider;
+  const signer = await resolveSigner(hre, from);
+  const { chainId } = await provider.getNetwork();
+  // `||`: an empty variable (as .env.example leaves it) means the default.
+  const dir = process.env.TOM3_DEPLOYMENTS_DIR || join(hre.config.paths.root, "deployments");
+  const deployment = readDeployment(chainId, dir);
+  await assertDeployed(hre, deployment, deploymentFile(chainId, dir));
+
+  // Loaded here, not at the top: typechain-types/ exists only after the first compile.
+  const typechain = await import("../typechain-types");
+  const addresses = deployment.contracts;
+  const contracts: Tom3Contracts = {
+    token: typechain.ITOM3Token__factory.connect(addresses.token, signer),
+    registry: typechain.IProviderRegistry__factory.connect(addresses.registry, signer),
+    certificates: typechain.ICertificateRegistry__factory.connect(addresses.certificates, signer),
+    market: typechain.IMarket__factory.connect(addresses.market, signer),
+    usage: typechain.IUsageLedger__factory.connect(addresses.usage, signer),
+    governor: addresses.governor ? typechain.IGovernor__factory.connect(addresses.governor, signer) : undefined,
+  };
+
+  // Logs are decoded with the ABI of the contract that emitted them.
+  const interfaces = new Map<string, { name: string; iface: Interface }>();
+  for (const [key, address] of Object.entries(addresses) as [Tom3ContractKey, string][]) {
+    interfaces.set(address.toLowerCase(), { name: tom3ContractNames[key], iface: new Interface(tom3Abis[key]) });
+  }
+
+  const label = (contract: Tom3ContractKey, method: string): string => `${tom3ContractNames[contract]}.${method}`;
+  const reverted = (error: unknown, contract: Tom3ContractKey, method: string): unknown => {
+    const decoded = decodeContractError(error, { contract });
+    return decoded ? fail(`${label(contract, method)} reverted: ${sentence(decoded)}`, decoded) : error;
+  };
+
+  const sentTx = (receipt: TransactionReceipt, what: string): SentTx => {
+    const events: SentTx["events"] = [];
+    for (const log of receipt.logs) {
+      const source = interfaces.get(log.address.toLowerCase());
+      const parsed = source?.iface.parseLog(log);
+      if (source && parsed) events.push({ contract: source.name, name: parsed.name, args: parsed.args });
+    }
+    return {
+      hash: receipt.hash,
+      blockNumber: receipt.blockNumber,
+      gasUsed: receipt.gasUsed,
+      events,
+      event<K extends keyof Tom3Contracts, N extends EventName<K>>(contract: K, name: N): EventArgs<K, N> {
+        const found = events.find((e) => e.contract === tom3ContractNames[contract] && e.name === name);
+        if (!found) throw fail(`${what} emitted no ${name} event (transaction ${receipt.hash})`);
+        // A plain object by parameter name (on the Result itself, names like `values` would hit Array methods).
+        return found.args.toObject(true) as EventArgs<K, N>;
+      },
+    };
+  };
+
+  return {
+    hre,
+    signer,
+    deployment,
+    contracts,
+    governor() {
+      if (!contracts.governor) {
+        throw fail(
+          `the deployment on chain ${chainId} has no governor: in the local variant the deployer owns the ` +
+            `parameters and calls the setters directly`,
+        );
+      }
+      return contracts.governor;
+    },
+    async send(contract, method, call) {
+      let response: ContractTransactionResponse;
+      try {
+        response = await call();
+      } catch (error) {
+        throw reverted(error, contract, method);
+      }
+      let receipt: TransactionReceipt | null;
+      try {
+        receipt = await response.wait();
+      } catch (error) {
+        // Mined but reverted: the receipt has no revert data, so replay the call on the state before its block.
+        throw reverted((await replay(hre, response, error)) ?? error, contract, method);
+      }
+      if (!receipt) throw fail(`${label(contract, method)}: transaction ${response.hash} was dropped`);
+      return sentTx(receipt, label(contract, method));
+    },
+    async read(contract, method, call) {
+      try {
+        return await call();
+      } catch (error) {
+        throw reverted(error, contract, method);
+      }
+    },
+    async scan(query) {
+      const latest = await provider.getBlockNumber();
+      const range = logRange();
+      const found = [];
+      for (let fromBlock = deployment.deployedAtBlock; fromBlock <= latest; fromBlock += range) {
+        found.push(...(await query(fromBlock, Math.min(fromBlock + range - 1, latest))));
+      }
+      return found;
+    },
+    async now() {
+      const block = await provider.getBlock("latest");
+      if (!block) throw fail("the node returned no latest block");
+      return BigInt(block.timestamp);
+    },
+  };
+}
+
+/** Blocks per eth_getLogs call: TOM3_LOG_RANGE, default 10000. */
+function logRange(): number {
+  const text = process.env.TOM3_LOG_RANGE || "10000";
+  const range = Number(text);
+  if (!Number.isSafeInteger(range) || range < 1) throw fail(`TOM3_LOG_RANGE: "${text}" is not a positive integer`);
+  return range;
+}
+
+async function replay(
+  hre: HardhatRuntimeEnvironment,
+  tx: ContractTransactionResponse,
+  error: unknown,
+): Promise<unknown | undefined> {
+  const receipt = (error as { receipt?: TransactionReceipt }).receipt;
+  if (!receipt) return undefined;
+  try {
+    await hre.ethers.provider.call({
+      from: tx.from,
+      to: tx.to,
+      data: tx.data,
+      value: tx.value,
+      blockTag: receipt.blockNumber - 1,
+    });
+    return undefined;
+  } catch (replayed) {
+    return replayed;
+  }
+}
+
+async function resolveSigner(hre: HardhatRuntimeEnvironment, from: string | undefined): Promise<HardhatEthersSigner> {
+  const signers = await hre.ethers.getSigners();
+  const network = hre.network.name;
+  if (from === undefined || /^\d+$/.test(from)) {
+    const index = from === undefined ? 0 : Number(from);
+    if (index >= signers.length) {
+      throw fail(
+        signers.length === 0
+          ? `network ${network} has no accounts configured (a remote network takes TOM3_DEPLOYER_KEY)`
+          : `--from ${from}: network ${network} has ${signers.length} accounts (0..${signers.length - 1})`,
+      );
+    }
+    return signers[index];
+  }
+  if (!isAddress(from)) throw fail(`--from: "${from}" is neither an account index nor an address`);
+  return signers.find((s) => s.address.toLowerCase() === from.toLowerCase()) ?? hre.ethers.getSigner(getAddress(from));
+}
+
+async function assertDeployed(hre: HardhatRuntimeEnvironment, deployment: Tom3Deployment, file: string): Promise<void> {
+  const entries = Object.entries(deployment.contracts);
+  const codes = await Promise.all(entries.map(([, address]) => hre.ethers.provider.getCode(address)));
+  const missing = entries.filter((_, i) => codes[i] === "0x").map(([key, address]) => `${key} (${address})`);
+  if (missing.length === 0) return;
+  const hint =
+    hre.network.name === "hardhat"
+      ? "; the in-process hardhat network starts empty on every run: run `npx hardhat node` and use --network localhost"
+      : "";
+  throw fail(
+    `${file}: no contract code at ${missing.join(", ")} on network ${hre.network.name}. The file is stale or ` +
+      `belongs to another node${hint}`,
+  );
+}
+
+// ------------------------------------------------------------------ flag parsing
+
+/** A token amount flag: "10" (TOM3) or "10wei". */
+export function amountFlag(flag: string, value: string): bigint {
+  return parseTokenAmount(value, `--${flag}`);
+}
+
+/** An id flag (order, bid, charter, deployment, proposal): a positive integer. */
+export function idFlag(flag: string, value: string): bigint {
+  if (!/^\d+$/.test(value.trim()) || BigInt(value.trim()) === 0n) {
+    throw fail(`--${flag}: "${value}" is not an id (a positive integer)`);
+  }
+  return BigInt(value.trim());
+}
+
+/** An address flag, checksummed. */
+export function addressFlag(flag: string, value: string): string {
+  if (!isAddress(value)) throw fail(`--${flag}: "${value}" is not an address`);
+  return getAddress(value);
+}
+
+/** A duration flag: "30s", "1h30m", "2d", or plain seconds (unlike in a manifest, a bare number is accepted). */
+export function secondsFlag(flag: string, value: string): number {
+  return /^\d+$/.test(value.trim()) ? Number(value.trim()) : parseDurationSeconds(value, `--${flag}`);
+}
+
+/** A 32-byte hex flag (a deployment version, a hash). */
+export function bytes32Flag(flag: string, value: string): string {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(value)) throw fail(`--${flag}: "${value}" is not 32 bytes of hex (0x + 64 digits)`);
+  return value.toLowerCase();
+}
+
+// ------------------------------------------------------------------ reports
+
+/** A token amount (or, with `perSecond`, a price), printed as TOM3 or wei and given in wei in JSON. */
+export class Tokens {
+  constructor(
+    readonly wei: bigint,
+    readonly perSecond = false,
+  ) {}
+}
+
+/** A unix time, printed as UTC and given in seconds in JSON. */
+export class Time {
+  constructor(readonly seconds: bigint) {}
+}
+
+/** A value printed as `text` and given as `json` in JSON (say, resources: a sentence, or their four numbers). */
+export class Shown {
+  constructor(
+    readonly json: string | number | boolean | Record<string, number>,
+    readonly text: string,
+  ) {}
+}
+
+export const tokens = (wei: bigint): Tokens => new Tokens(wei);
+export const price = (wei: bigint): Tokens => new Tokens(wei, true);
+export const time = (seconds: bigint | number): Time => new Time(BigInt(seconds));
+/** A duration: "3600 s", a number of seconds in JSON. */
+export const seconds = (value: bigint | number): Shown => new Shown(Number(value), `${value} s`);
+/** Resources in on-chain units: "cpu 500m, memory 256Mi, ...", the four numbers in JSON. */
+export const resources = (value: { [K in keyof Resources]: number | bigint }): Shown =>
+  new Shown(
+    {
+      cpuMillis: Number(value.cpuMillis),
+      memoryMiB: Number(value.memoryMiB),
+      storageMiB: Number(value.storageMiB),
+      bandwidthMbps: Number(value.bandwidthMbps),
+    },
+    formatResources(value),
+  );
+
+export type Fact =
+  string | number | bigint | boolean | null | undefined | Tokens | Time | Shown | Fact[] | { [key: string]: Fact };
+/** A task's result: facts by camelCase key, printed one per line ("orderId" → "order id: 3"). */
+export type Report = { [key: string]: Fact };
+
+/** The facts of a transaction. */
+export function txFacts(tx: SentTx): Report {
+  return { tx: tx.hash, block: tx.blockNumber, gasUsed: tx.gasUsed };
+}
+
+/** JSON form: bigints and amounts in wei as decimal strings, times as unix seconds, undefined dropped. */
+export function toJson(fact: Fact): unknown {
+  if (typeof fact === "bigint") return fact.toString();
+  if (fact instanceof Tokens) return fact.wei.toString();
+  if (fact instanceof Time) return Number(fact.seconds);
+  if (fact instanceof Shown) return fact.json;
+  if (Array.isArray(fact)) return fact.map(toJson);
+  if (fact !== null && typeof fact === "object") {
+    return Object.fromEntries(
+      Object.entries(fact)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]) => [key, toJson(value)]),
+    );
+  }
+  return fact;
+}
+
+/** One line per fact; a list of records prints one indented line per record. */
+export function formatReport(report: Report): string {
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(report)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value) && value.every(isRecord)) {
+      lines.push(`${words(key)}: ${value.length}`);
+      for (const item of value) lines.push(`  ${formatInline(item as Report)}`);
+    } else {
+      lines.push(`${words(key)}: ${formatValue(value)}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+function formatInline(record: Report): string {
+  return Object.entries(record)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${words(key)} ${formatValue(value)}`)
+    .join(", ");
+}
+
+function formatValue(value: Fact): string {
+  if (value instanceof Tokens) return `${formatTokens(value.wei)}${value.perSecond ? "/s" : ""}`;
+  if (value instanceof Shown) return value.text;
+  if (value instanceof Time) {
+    return value.seconds === 0n ? "never" : formatTime(value.seconds);
+  }
+  if (Array.isArray(value)) return value.length === 0 ? "none" : value.map(formatValue).join(", ");
+  if (isRecord(value)) return `{ ${formatInline(value as Report)} }`;
+  return String(value);
+}
+
+function isRecord(value: unknown): boolean {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    !(value instanceof Tokens) &&
+    !(value instanceof Time) &&
+    !(value instanceof Shown)
+  );
+}
+
+/** "gasUsed" → "gas used". */
+function words(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
+}

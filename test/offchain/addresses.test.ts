@@ -1,0 +1,148 @@
+import { expect } from "chai";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DeploymentFileError, deploymentFile, readDeployment, writeDeployment } from "../../offchain/chain/addresses";
+import type { Tom3Deployment } from "../../offchain/chain/addresses";
+
+const RECORD: Tom3Deployment = {
+  chainId: 31337,
+  deployedAtBlock: 1,
+  contracts: {
+    token: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    registry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+    certificates: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+    market: "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9",
+    usage: "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9",
+  },
+};
+
+function expectFileError(action: () => unknown, file: string, field: string | undefined, pattern: RegExp): void {
+  try {
+    action();
+  } catch (error) {
+    expect(error).to.be.instanceOf(DeploymentFileError);
+    const fileError = error as DeploymentFileError;
+    expect(fileError.source).to.equal(file);
+    expect(fileError.field).to.equal(field);
+    expect(fileError.message.startsWith(file), fileError.message).to.equal(true);
+    if (field) expect(fileError.message).to.contain(field);
+    expect(fileError.message).to.match(pattern);
+    return;
+  }
+  expect.fail("expected a DeploymentFileError");
+}
+
+describe("offchain/chain/addresses", function () {
+  let dir: string;
+
+  beforeEach(function () {
+    dir = mkdtempSync(join(tmpdir(), "tom3-deployments-"));
+  });
+
+  afterEach(function () {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Write `json` as the record of chain 31337 and return its file. */
+  function writeRaw(json: unknown): string {
+    const file = deploymentFile(31337, dir);
+    writeFileSync(file, typeof json === "string" ? json : JSON.stringify(json));
+    return file;
+  }
+
+  it("round-trips a record, checksumming addresses", function () {
+    const lowercase = {
+      ...RECORD,
+      contracts: { ...RECORD.contracts, market: RECORD.contracts.market.toLowerCase() },
+    };
+    const file = writeDeployment(lowercase, dir);
+    expect(file).to.equal(join(dir, "31337.json"));
+    expect(readDeployment(31337, dir)).to.deep.equal(RECORD);
+    expect(readDeployment(31337n, dir)).to.deep.equal(RECORD);
+    expect(JSON.parse(readFileSync(file, "utf8"))).to.deep.equal(RECORD);
+  });
+
+  it("keeps the governed variant's governor and timelock", function () {
+    const governed: Tom3Deployment = {
+      ...RECORD,
+      contracts: {
+        ...RECORD.contracts,
+        governor: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
+        timelock: "0x0165878A594ca255338adfa4d48449f69242Eb8F",
+      },
+    };
+    writeDeployment(governed, dir);
+    expect(readDeployment(31337, dir)).to.deep.equal(governed);
+  });
+
+  it("replaces a record without leaving temporary files", function () {
+    writeDeployment(RECORD, dir);
+    writeDeployment({ ...RECORD, deployedAtBlock: 7 }, dir);
+    expect(readDeployment(31337, dir).deployedAtBlock).to.equal(7);
+    expect(readdirSync(dir)).to.deep.equal(["31337.json"]);
+  });
+
+  it("creates the directory", function () {
+    const nested = join(dir, "a", "b");
+    writeDeployment(RECORD, nested);
+    expect(readDeployment(31337, nested)).to.deep.equal(RECORD);
+  });
+
+  it("refuses to write an invalid record, leaving the old one", function () {
+    writeDeployment(RECORD, dir);
+    const bad = { ...RECORD, contracts: { ...RECORD.contracts, usage: "0x1234" } };
+    expectFileError(() => writeDeployment(bad, dir), join(dir, "31337.json"), "contracts.usage", /non-zero address/);
+    expect(readDeployment(31337, dir)).to.deep.equal(RECORD);
+    expect(readdirSync(dir)).to.deep.equal(["31337.json"]);
+  });
+
+  it("names the missing file and the chain", function () {
+    expectFileError(
+      () => readDeployment(5, dir),
+      join(dir, "5.json"),
+      undefined,
+      /not found: nothing is deployed on chain 5/,
+    );
+  });
+
+  it("refuses a file that is not JSON", function () {
+    const file = writeRaw("{ not json");
+    expectFileError(() => readDeployment(31337, dir), file, undefined, /is not valid JSON/);
+  });
+
+  it("names a missing contract", function () {
+    const { market: _market, ...rest } = RECORD.contracts;
+    const file = writeRaw({ ...RECORD, contracts: rest });
+    expectFileError(() => readDeployment(31337, dir), file, "contracts.market", /is missing/);
+  });
+
+  it("names an invalid address, a bad checksum and the zero address", function () {
+    const badChecksum = RECORD.contracts.market.replace("0xCf7", "0xcf7");
+    for (const market of ["0x1234", badChecksum, 42, "0x0000000000000000000000000000000000000000"]) {
+      const file = writeRaw({ ...RECORD, contracts: { ...RECORD.contracts, market } });
+      expectFileError(() => readDeployment(31337, dir), file, "contracts.market", /must be a non-zero address/);
+    }
+  });
+
+  it("names a bad chainId, deployedAtBlock or contracts field", function () {
+    let file = writeRaw({ ...RECORD, chainId: 1 });
+    expectFileError(() => readDeployment(31337, dir), file, "chainId", /is 1, but this is chain 31337/);
+    file = writeRaw({ ...RECORD, chainId: "31337" });
+    expectFileError(() => readDeployment(31337, dir), file, "chainId", /positive integer, got "31337"/);
+    file = writeRaw({ ...RECORD, deployedAtBlock: -1 });
+    expectFileError(() => readDeployment(31337, dir), file, "deployedAtBlock", /must be a block number, got -1/);
+    const { deployedAtBlock: _block, ...noBlock } = RECORD;
+    file = writeRaw(noBlock);
+    expectFileError(() => readDeployment(31337, dir), file, "deployedAtBlock", /got nothing/);
+    file = writeRaw({ ...RECORD, contracts: [] });
+    expectFileError(() => readDeployment(31337, dir), file, "contracts", /must be an object/);
+    file = writeRaw([RECORD]);
+    expectFileError(() => readDeployment(31337, dir), file, undefined, /is not a JSON object/);
+  });
+
+  it("ignores unknown keys, so newer records still read", function () {
+    writeRaw({ ...RECORD, network: "localhost", contracts: { ...RECORD.contracts, oracle: "0x01" } });
+    expect(readDeployment(31337, dir)).to.deep.equal(RECORD);
+  });
+});

@@ -1,0 +1,35 @@
+/** Running `tom3` as a user does: a child process of bin/tom3.js on this Node (22), with a chosen environment. */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { REPO_ROOT } from "../../harness/local-chain";
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const BIN = join(REPO_ROOT, "bin", "tom3.js");
+
+/** Variables a developer's shell may hold that would change what the CLI does. */
+const CLEARED = ["TOM3_PRIVATE_KEY", "TOM3_RPC_URL", "TOM3_DEPLOYMENTS_DIR", "TOM3_KEYSTORE_PASSWORD"];
+
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !CLEARED.includes(key)));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...base, TOM3_POLL_MS: "100", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A stack trace line ("    at fn (file:1:2)"): never allowed in the CLI's output. */
+export const STACK_LINE = /^\s+at .+[:(]/m;
