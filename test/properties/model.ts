@@ -740,9 +740,12 @@ export class MarketModel {
       }
       return refuse(5, `${actor} may not close pending charter ${id}`);
     }
+    // A deployment closed before the charter's end stopped it there, even if the end has passed since (IMarket:
+    // a lazy close reads like an eager one).
+    const deploymentClosedAt = this.deployment(c.deploymentId)!.closedAt;
     let reason: CloseReason;
-    if (this.s.now >= c.scheduledEnd) reason = CloseReason.Expired;
-    else if (deploymentClosed) reason = CloseReason.DeploymentClosed;
+    if (deploymentClosed && deploymentClosedAt < c.scheduledEnd) reason = CloseReason.DeploymentClosed;
+    else if (this.s.now >= c.scheduledEnd) reason = CloseReason.Expired;
     else if (byTenant) reason = CloseReason.ClosedByTenant;
     else if (byProvider) reason = CloseReason.ClosedByProvider;
     else return refuse(5, `${actor} may not close active charter ${id}`);
@@ -809,6 +812,8 @@ export class MarketModel {
     if (this.actingFor(c.tenant, actor) === undefined) return refuse(5, `${actor} may not cancel charter ${id}`);
     if (c.state !== CharterState.Pending) return refuse(0, `charter ${id} is not pending`);
     if (this.s.now <= c.acknowledgeBy) return refuse(0, `start timeout of charter ${id} not over`);
+    // A closed deployment cannot be acknowledged, so the provider is not at fault (closeCharter unwinds it).
+    if (this.deploymentClosed(c.deploymentId)) return refuse(0, `deployment ${c.deploymentId} closed`);
     return accept((events) => this.closeUndelivered(c, events));
   }
 
