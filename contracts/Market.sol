@@ -36,22 +36,30 @@ contract Market is IMarket, Ownable2Step, ReentrancyGuard {
         bytes32 version;
     }
 
+    /// @dev Four slots plus the attribute array, laid out for the hot paths: placeBid reads slots 0-3 and writes
+    /// only slot 2, matchOrder reads slots 0-2, settling a charter reads slots 0 and 2. Resources is spelled out
+    /// field by field because a struct member always takes a slot of its own.
     struct OrderData {
-        // slot 0
+        // slot 0: read by every call on the order
         address tenant;
         uint64 deploymentId;
         OrderState state;
         uint16 minReputation;
-        // slot 1
-        Resources resources;
+        uint8 attributeCount; // attributes.length (at most 32): bids on orders without attributes skip that slot
+        // slot 1: the limit and the bidding window
         uint128 maxPricePerSecond;
-        // slot 2: written by every improving bid, so it sits next to a field that is never zero
         uint64 closesAt;
-        uint64 bestBidId;
-        uint128 bestPrice;
-        // slot 3
-        uint64 duration;
         uint64 createdAt;
+        // slot 2: the price and term of the charter-to-be. Written by every improving bid, so it sits next to a
+        // field that is never zero (duration).
+        uint64 bestBidId;
+        uint64 duration;
+        uint128 bestPrice;
+        // slot 3: what else a bid is checked against
+        uint32 cpuMillis;
+        uint32 memoryMiB;
+        uint32 storageMiB;
+        uint32 bandwidthMbps;
         uint128 bidBond;
         // slot 4..
         bytes32[] attributes;
@@ -217,14 +225,19 @@ contract Market is IMarket, Ownable2Step, ReentrancyGuard {
         o.deploymentId = uint64(deploymentId);
         o.state = OrderState.Open;
         o.minReputation = spec.minReputation;
-        o.resources = spec.resources;
+        o.cpuMillis = spec.resources.cpuMillis;
+        o.memoryMiB = spec.resources.memoryMiB;
+        o.storageMiB = spec.resources.storageMiB;
+        o.bandwidthMbps = spec.resources.bandwidthMbps;
         o.maxPricePerSecond = spec.maxPricePerSecond;
         o.closesAt = closesAt;
         o.duration = spec.duration;
         o.createdAt = uint64(block.timestamp);
         o.bidBond = _params.bidBond;
-        for (uint256 i = 0; i < spec.attributes.length; ++i) {
-            o.attributes.push(spec.attributes[i]);
+        if (spec.attributes.length != 0) {
+            // At most _MAX_ATTRIBUTES (32), checked by _validateSpec: fits in uint8.
+            o.attributeCount = uint8(spec.attributes.length);
+            o.attributes = spec.attributes;
         }
         emit OrderCreated(orderId, deploymentId, tenant, spec, closesAt);
     }
@@ -247,7 +260,7 @@ contract Market is IMarket, Ownable2Step, ReentrancyGuard {
             tenant: o.tenant,
             deploymentId: o.deploymentId,
             state: o.state,
-            resources: o.resources,
+            resources: _resourcesOf(o),
             maxPricePerSecond: o.maxPricePerSecond,
             duration: o.duration,
             createdAt: o.createdAt,
@@ -634,11 +647,11 @@ contract Market is IMarket, Ownable2Step, ReentrancyGuard {
         if (price > o.maxPricePerSecond) {
             return abi.encodeWithSelector(MarketPriceAboveLimit.selector, price, o.maxPricePerSecond);
         }
-        bytes memory shortfall = _resourceShortfall(offered, o.resources);
+        bytes memory shortfall = _resourceShortfall(offered, _resourcesOf(o));
         if (shortfall.length != 0) return shortfall;
 
         (bool registered, uint16 reputation, bool hasAll, bytes32 missing) =
-            _registry.bidderStatus(provider, o.attributes);
+            _registry.bidderStatus(provider, o.attributeCount == 0 ? new bytes32[](0) : o.attributes);
         if (!registered) return abi.encodeWithSelector(MarketNotProvider.selector, provider);
         if (reputation < o.minReputation) {
             return abi.encodeWithSelector(MarketReputationTooLow.selector, reputation, o.minReputation);
@@ -650,9 +663,11 @@ contract Market is IMarket, Ownable2Step, ReentrancyGuard {
             return abi.encodeWithSelector(MarketDuplicateBid.selector, orderId, provider, existing >> 128);
         }
         uint128 bond = o.bidBond;
-        uint128 available = _accounts[provider].available;
-        if (bond > available) {
-            return abi.encodeWithSelector(MarketInsufficientBalance.selector, provider, available, bond);
+        if (bond != 0) {
+            uint128 available = _accounts[provider].available;
+            if (bond > available) {
+                return abi.encodeWithSelector(MarketInsufficientBalance.selector, provider, available, bond);
+            }
         }
         return "";
     }
@@ -664,6 +679,15 @@ contract Market is IMarket, Ownable2Step, ReentrancyGuard {
         if (offered.storageMiB < r.storageMiB) return _shortfall(2, offered.storageMiB, r.storageMiB);
         if (offered.bandwidthMbps < r.bandwidthMbps) return _shortfall(3, offered.bandwidthMbps, r.bandwidthMbps);
         return "";
+    }
+
+    function _resourcesOf(OrderData storage o) private view returns (Resources memory) {
+        return Resources({
+            cpuMillis: o.cpuMillis,
+            memoryMiB: o.memoryMiB,
+            storageMiB: o.storageMiB,
+            bandwidthMbps: o.bandwidthMbps
+        });
     }
 
     function _shortfall(uint8 resource, uint32 offered, uint32 requested) private pure returns (bytes memory) {
