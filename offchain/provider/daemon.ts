@@ -119,6 +119,7 @@ export class ProviderDaemon {
           : this.node.multiaddrs.join(" ");
       const result = await ensureRegistered({ signer, registry: deployment.contracts.registry, endpoint, attributes: [...config.attributes.keys()], stake: config.register.stake });
       if (result.registered) this.log.info({ endpoint, staked: String(result.staked) }, "registered as a provider");
+      if (result.updated) this.log.info({ endpoint }, "updated the registered endpoint and attributes");
     }
 
     this.watcher = new ChainWatcher({

@@ -12,9 +12,11 @@ import { parseManifest, requirementSpecs } from "../../../offchain/manifest";
 import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../../../offchain/p2p";
 import { ProviderDaemon, logsAuthMessage, parseProviderConfig, type CharterRecord } from "../../../offchain/provider";
 import { buildSampleImages } from "../../../offchain/provider/executor";
+import type { Tom3Deployment } from "../../../offchain/chain/deployment";
 import { deployTom3, type Tom3Suite } from "../../fixtures/deploy";
 import { HELLO_BYTES, HELLO_VERSION, OTHER, OTHER_BYTES, OTHER_VERSION, ROLE, hardhatKey } from "../p2p/helpers";
-import { cleanUp, httpGet, leftovers } from "./executor/helpers";
+import { cleanUp, docker, httpGet, leftovers } from "./executor/helpers";
+import { LABEL } from "../../../offchain/provider/executor";
 import { eventually, tempDir } from "./helpers";
 
 const ONE = 10n ** 18n;
@@ -26,6 +28,22 @@ describe("provider daemon", function () {
   let tenantNode: ManifestNode;
   let key: { address: string; privateKey: string };
   let tenantAddress: string;
+  let dataDir: string;
+  let record: Tom3Deployment;
+
+  /** A daemon on `dataDir` with the provider's key: a second one is the first one restarted. */
+  async function startDaemon(): Promise<ProviderDaemon> {
+    const started = new ProviderDaemon({
+      config: config(dataDir),
+      env: { TEST_PROVIDER_KEY: key.privateKey },
+      provider: hre.ethers.provider,
+      deployment: record,
+      executor: { publishAddress: "127.0.0.1", pullPolicy: "never", namePrefix: `tom3d-${key.address.slice(2, 10).toLowerCase()}-` },
+      charters: { claimIntervalMs: 300, watchdogMarginSeconds: 60 },
+    });
+    await started.start();
+    return started;
+  }
 
   const config = (dir: string) =>
     parseProviderConfig(
@@ -95,7 +113,7 @@ dataDir: ${dir}
 
     key = Wallet.createRandom();
     await deployer.sendTransaction({ to: key.address, value: 10n * ONE });
-    const record = {
+    record = {
       chainId: Number((await hre.ethers.provider.getNetwork()).chainId),
       deployedAtBlock: 0,
       contracts: {
@@ -106,15 +124,8 @@ dataDir: ${dir}
         usage: await suite.usage.getAddress(),
       },
     };
-    daemon = new ProviderDaemon({
-      config: config(tempDir()),
-      env: { TEST_PROVIDER_KEY: key.privateKey },
-      provider: hre.ethers.provider,
-      deployment: record,
-      executor: { publishAddress: "127.0.0.1", pullPolicy: "never", namePrefix: `tom3d-${key.address.slice(2, 10).toLowerCase()}-` },
-      charters: { claimIntervalMs: 300, watchdogMarginSeconds: 60 },
-    });
-    await daemon.start();
+    dataDir = tempDir();
+    daemon = await startDaemon();
     tenantNode = await createManifestNode({
       privateKey: hardhatKey(ROLE.tenant),
       authorizer: new ChainAuthorizer({ provider: hre.ethers.provider, deployment: record, cacheTtlMs: 0 }),
@@ -212,5 +223,58 @@ dataDir: ${dir}
     expect((await suite.market.charter(orderId)).state).to.equal(3n); // Closed
     expect(daemon.inventory.get(orderId)).to.equal(undefined);
     expect((await leftovers(key.address)).containers).to.deep.equal([]);
+  });
+
+  /** Running containers of one charter, by version label. */
+  async function versionsOf(charterId: bigint): Promise<string[]> {
+    const filters = JSON.stringify({ label: [`${LABEL.provider}=${key.address}`, `${LABEL.charter}=${charterId}`] });
+    return [...new Set((await docker.listContainers({ all: true, filters })).map((c) => c.Labels[LABEL.version]))];
+  }
+
+  async function running(): Promise<{ deploymentId: bigint; charterId: bigint }> {
+    const { deploymentId, orderId } = await deploy();
+    await win(orderId);
+    expect((await push(deploymentId, HELLO_BYTES)).status).to.equal("OK");
+    await eventually(() => charter(orderId).phase === "running", 60_000, "the workload to run");
+    return { deploymentId, charterId: orderId };
+  }
+
+  it("rolls out a new version on DeploymentUpdated, and closes and tears down on DeploymentClosed", async function () {
+    const { deploymentId, charterId } = await running();
+    const tenant = (await hre.ethers.getSigners())[ROLE.tenant];
+    await suite.market.connect(tenant).updateDeployment(deploymentId, OTHER_VERSION);
+    expect((await push(deploymentId, OTHER_BYTES)).status).to.equal("OK");
+    await eventually(() => charter(charterId).version === OTHER_VERSION, 60_000, "the rollout");
+    expect(await versionsOf(charterId)).to.deep.equal([OTHER_VERSION]);
+
+    await suite.market.connect(tenant).closeDeployment(deploymentId);
+    await eventually(() => charter(charterId).phase === "closed", 30_000, "the close");
+    expect(charter(charterId).code).to.equal("DEPLOYMENT_CLOSED");
+    expect((await suite.market.charter(charterId)).state).to.equal(3n); // the provider closed it (lazy on chain)
+    expect(await versionsOf(charterId)).to.deep.equal([]);
+  });
+
+  it("after a restart: removes what closed while it was down, runs again what is Active without containers", async function () {
+    const closedWhileDown = await running();
+    const lostContainers = await running();
+    await daemon.stop();
+
+    const tenant = (await hre.ethers.getSigners())[ROLE.tenant];
+    await suite.market.connect(tenant).closeCharter(closedWhileDown.charterId);
+    const filters = JSON.stringify({ label: [`${LABEL.provider}=${key.address}`, `${LABEL.charter}=${lostContainers.charterId}`] });
+    for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true });
+
+    daemon = await startDaemon();
+    expect(await versionsOf(closedWhileDown.charterId)).to.deep.equal([]);
+    expect(charter(closedWhileDown.charterId).phase).to.equal("closed");
+    expect(await versionsOf(lostContainers.charterId)).to.deep.equal([HELLO_VERSION]);
+    const web = charter(lostContainers.charterId).endpoints!.find((e) => e.service === "web")!;
+    expect((await httpGet(web.hostPort)).status).to.equal(200);
+    // The registry follows the restarted node's new address.
+    expect(await suite.registry.endpointOf(key.address)).to.equal(daemon.node.multiaddrs.join(" "));
+
+    await suite.market.connect(tenant).closeCharter(lostContainers.charterId);
+    await eventually(() => charter(lostContainers.charterId).phase === "closed", 30_000, "the close");
+    expect(await leftovers(key.address)).to.deep.equal({ containers: [], networks: [] });
   });
 });
