@@ -102,7 +102,9 @@ export class ProviderDaemon {
     let charters: CharterManager | undefined;
     this.node = await createManifestNode({
       privateKey: key.privateKey,
-      authorizer: new ChainAuthorizer({ provider, deployment, callTimeoutMs: config.timeouts.rpcMs }),
+      // No cache: a tenant pushes right after its match, and a charter list even a few seconds old would refuse it
+      // (NOT_A_CHARTER_HOLDER). Pushes are rare and the log scan is incremental, so fresh answers cost little.
+      authorizer: new ChainAuthorizer({ provider, deployment, callTimeoutMs: config.timeouts.rpcMs, cacheTtlMs: 0 }),
       listen: config.endpoints.listen.length > 0 ? config.endpoints.listen : ["/ip4/0.0.0.0/tcp/0"],
       storeDir: join(config.dataDir, "manifests"),
       onManifest: (verified) => charters?.offer(verified),

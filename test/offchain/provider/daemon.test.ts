@@ -82,17 +82,8 @@ dataDir: ${dir}
     await eventually(() => daemon.charters.charter(orderId) !== undefined, 20_000, "the charter to be won");
   }
 
-  /**
-   * The tenant pushes; the daemon's authorizer caches its charter list for a few seconds, so a push right after the
-   * match may hear NOT_A_CHARTER_HOLDER until the cache refreshes (what the SDK's delivery retries too).
-   */
-  async function push(deploymentId: bigint, bytes: Uint8Array) {
-    for (let attempt = 0; ; attempt++) {
-      const answer = await tenantNode.push(daemon.node.multiaddrs[0], deploymentId, bytes);
-      if (answer.code !== "NOT_A_CHARTER_HOLDER" || attempt >= 40) return answer;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+  /** The tenant pushes right after the match, as the SDK does (no retry). */
+  const push = (deploymentId: bigint, bytes: Uint8Array) => tenantNode.push(daemon.node.multiaddrs[0], deploymentId, bytes);
 
   const charter = (id: bigint): CharterRecord => daemon.charters.charter(id)!;
 
