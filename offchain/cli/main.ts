@@ -1,5 +1,6 @@
 /**
- * `tom3`: the tenant's command line over the SDK. Run it with `npx tom3 <command>` (bin/tom3.js loads this file).
+ * `tom3`: the tenant's command line over the SDK, and `tom3 provider start` for providers. Run it with
+ * `npx tom3 <command>` (bin/tom3.js loads this file).
  *
  * Every command takes --json (one JSON document on stdout); progress lines go to stderr; a failure is one
  * readable line on stderr and exit code 1 (2 for a usage error). Keys come from the environment or a keystore,
@@ -324,6 +325,20 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         return { json: { version: parsed.version }, text: [parsed.version] };
       }),
     );
+
+  // ---------------------------------------------------------------- provider daemon
+
+  const provider = program.command("provider").description("run this machine as a TOM3 provider");
+  provider
+    .command("start")
+    .description("start the provider daemon in the foreground (SIGINT / SIGTERM stop it gracefully)")
+    .option("--config <file>", "the daemon's configuration (see offchain/provider/provider.example.yaml)", "provider.yaml")
+    .option("--log-level <level>", "pino log level: trace, debug, info, warn, error", "info")
+    .action(async (options: { config: string; logLevel: string }) => {
+      // Loaded on use: Docker, libp2p and express are for this command only.
+      const { runProviderDaemon } = await import("./provider");
+      await runProviderDaemon(options);
+    });
 
   return program;
 }

@@ -1,6 +1,7 @@
 /**
  * The provider daemon's market side: configuration, persisted state, chain watcher, inventory, pricing and the
- * bid engine. The executor (Docker) lives in `executor/`; the charter manager subscribes to `charterWon`.
+ * bid engine; the charter manager (`charters.ts`), the API (`api.ts`) and the daemon that wires them (`daemon.ts`).
+ * The executor (Docker) lives in `executor/`.
  */
 export * from "./bidengine";
 export * from "./config";
@@ -10,3 +11,7 @@ export * from "./pricing";
 export * from "./registration";
 export * from "./state";
 export * from "./watcher";
+export * from "./api";
+export * from "./charters";
+export * from "./daemon";
+export * from "./signer";

@@ -29,6 +29,8 @@ export interface StateTables {
   reservations: Record<string, unknown>;
   /** orderId → match attempt (tx hash), so a restart does not match twice. */
   matches: Record<string, unknown>;
+  /** charterId → the charter manager's record (see charters.ts `CharterRecord`). */
+  charters: Record<string, unknown>;
 }
 
 export type TableName = keyof StateTables;
@@ -158,5 +160,5 @@ export class StateStore {
 }
 
 function emptySnapshot(): Snapshot {
-  return { format: 1, cursor: null, recent: [], decisions: {}, reservations: {}, matches: {} };
+  return { format: 1, cursor: null, recent: [], decisions: {}, reservations: {}, matches: {}, charters: {} };
 }

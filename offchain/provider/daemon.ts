@@ -1,0 +1,245 @@
+/**
+ * The provider daemon: every part wired in start-up order, one root AbortController, stopped in reverse order.
+ *
+ * config → key → chain provider → deployment record → state → executor → p2p node (started before registration,
+ * so a provider with no `announce` registers the addresses it really listens on) → ensureRegistered → watcher →
+ * inventory → bid engine → charter manager → API. Tests inject the chain provider and the deployment record.
+ */
+import { join } from "node:path";
+import { JsonRpcProvider, Wallet, ZeroAddress } from "ethers";
+import type { Provider } from "ethers";
+import pino, { type Logger } from "pino";
+import { readDeployment, type Tom3Deployment } from "../chain/addresses";
+import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../p2p";
+import { createApi, listenApi } from "./api";
+import { BidEngine } from "./bidengine";
+import { CharterManager } from "./charters";
+import { loadProviderKey, resolveCapacity, type ProviderConfig } from "./config";
+import { DockerExecutor, type PullPolicy } from "./executor";
+import { Inventory } from "./inventory";
+import { createProviderMetrics, type ProviderMetrics } from "./metrics";
+import { createPricingStrategy } from "./pricing";
+import { ensureRegistered } from "./registration";
+import { SerialSigner } from "./signer";
+import { StateStore } from "./state";
+import { ChainWatcher } from "./watcher";
+
+export interface ProviderDaemonOptions {
+  config: ProviderConfig;
+  env?: NodeJS.ProcessEnv;
+  /** Chain access; a JsonRpcProvider on `config.chain.rpcUrl` when left out. */
+  provider?: Provider;
+  /** The deployment record; read from the config when left out. */
+  deployment?: Tom3Deployment;
+  logger?: Logger;
+  executor?: { publishAddress?: string; pullPolicy?: PullPolicy; namePrefix?: string };
+  charters?: { claimIntervalMs?: number; watchdogMarginSeconds?: number };
+  /** API address (`host:port`, port 0 allowed); `config.endpoints.api` when left out; none when both are. */
+  api?: string;
+}
+
+export type DaemonStatus = "stopped" | "starting" | "running" | "stopping";
+
+export class ProviderDaemon {
+  status: DaemonStatus = "stopped";
+  wallet!: Wallet;
+  state!: StateStore;
+  inventory!: Inventory;
+  watcher!: ChainWatcher;
+  engine!: BidEngine;
+  executor!: DockerExecutor;
+  node!: ManifestNode;
+  charters!: CharterManager;
+  metrics!: ProviderMetrics;
+  apiUrl: string | undefined;
+  private controller: AbortController | undefined;
+  /** What to undo, newest first. */
+  private readonly stops: (() => Promise<void> | void)[] = [];
+  private readonly log: Logger;
+
+  constructor(private readonly o: ProviderDaemonOptions) {
+    this.log = o.logger ?? pino({ level: "silent" });
+  }
+
+  get address(): string {
+    return this.wallet.address;
+  }
+
+  async start(): Promise<void> {
+    if (this.status !== "stopped") return;
+    this.status = "starting";
+    this.controller = new AbortController();
+    try {
+      await this.startParts();
+      this.status = "running";
+      this.log.info({ provider: this.address, api: this.apiUrl, p2p: this.node.multiaddrs }, "provider daemon running");
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  private async startParts(): Promise<void> {
+    const { config } = this.o;
+    const key = await loadProviderKey(config, this.o.env);
+    const provider = this.o.provider ?? new JsonRpcProvider(config.chain.rpcUrl, undefined, { staticNetwork: true });
+    if (!this.o.provider) this.stops.unshift(() => provider.destroy());
+    this.wallet = key.connect(provider);
+    const signer = new SerialSigner(this.wallet);
+    const deployment = this.o.deployment ?? (await this.deploymentRecord(provider));
+    const market = deployment.contracts.market;
+    const log = (name: string) => this.log.child({ part: name });
+
+    this.state = new StateStore(join(config.dataDir, "state"));
+    this.stops.unshift(() => this.state.close());
+    this.metrics = createProviderMetrics();
+
+    this.executor = new DockerExecutor({ provider: this.address, logger: log("executor"), ...this.o.executor });
+    await this.executor.start();
+    this.stops.unshift(() => this.executor.stop());
+
+    // The node hands verified manifests to the charter manager, created below.
+    let charters: CharterManager | undefined;
+    this.node = await createManifestNode({
+      privateKey: key.privateKey,
+      // No cache: a tenant pushes right after its match, and a charter list even a few seconds old would refuse it
+      // (NOT_A_CHARTER_HOLDER). Pushes are rare and the log scan is incremental, so fresh answers cost little.
+      authorizer: new ChainAuthorizer({ provider, deployment, callTimeoutMs: config.timeouts.rpcMs, cacheTtlMs: 0 }),
+      listen: config.endpoints.listen.length > 0 ? config.endpoints.listen : ["/ip4/0.0.0.0/tcp/0"],
+      storeDir: join(config.dataDir, "manifests"),
+      onManifest: (verified) => charters?.offer(verified),
+      logger: log("p2p"),
+    });
+    this.node.store.load();
+    await this.node.start();
+    this.stops.unshift(() => this.node.stop());
+
+    if (config.register.enabled) {
+      const endpoint =
+        config.endpoints.announce.length > 0
+          ? config.endpoints.announce.map((a) => (a.includes("/p2p/") ? a : `${a}/p2p/${this.node.peerId}`)).join(" ")
+          : this.node.multiaddrs.join(" ");
+      const result = await ensureRegistered({ signer, registry: deployment.contracts.registry, endpoint, attributes: [...config.attributes.keys()], stake: config.register.stake });
+      if (result.registered) this.log.info({ endpoint, staked: String(result.staked) }, "registered as a provider");
+      if (result.updated) this.log.info({ endpoint }, "updated the registered endpoint and attributes");
+    }
+
+    this.watcher = new ChainWatcher({
+      provider,
+      market,
+      self: this.address,
+      deployedAtBlock: deployment.deployedAtBlock,
+      state: this.state,
+      confirmations: config.chain.confirmations,
+      reorgDepth: config.chain.reorgDepth,
+      pollIntervalMs: config.chain.pollIntervalMs,
+      maxBlockRange: config.chain.maxBlockRange,
+      rpcTimeoutMs: config.timeouts.rpcMs,
+      metrics: this.metrics,
+    });
+    const capacity = await resolveCapacity(config, async () => {
+      const info = (await this.executor.docker.info()) as { NCPU?: number; MemTotal?: number };
+      return { cpuMillis: info.NCPU ? info.NCPU * 1000 : undefined, memoryMiB: info.MemTotal ? Math.floor(info.MemTotal / 2 ** 20) : undefined };
+    });
+    this.inventory = new Inventory(capacity, this.state);
+    this.engine = new BidEngine({
+      watcher: this.watcher,
+      provider,
+      signer,
+      market,
+      self: this.address,
+      inventory: this.inventory,
+      state: this.state,
+      strategy: createPricingStrategy(config.pricing),
+      attributes: config.attributes,
+      maxConcurrentCharters: config.limits.maxConcurrentCharters,
+      expiryGraceSeconds: config.timeouts.expiryGraceSeconds,
+      rpcTimeoutMs: config.timeouts.rpcMs,
+      txTimeoutMs: config.timeouts.transactionMs,
+      metrics: this.metrics,
+      logger: log("bidengine"),
+    });
+    this.charters = charters = new CharterManager({
+      provider,
+      signer,
+      market,
+      self: this.address,
+      watcher: this.watcher,
+      engine: this.engine,
+      inventory: this.inventory,
+      state: this.state,
+      executor: this.executor,
+      node: this.node,
+      rpcTimeoutMs: config.timeouts.rpcMs,
+      txTimeoutMs: config.timeouts.transactionMs,
+      logger: log("charters"),
+      ...this.o.charters,
+    });
+    // Subscribers before the watcher starts, so no batch is missed; the bid engine first, so charterWon precedes
+    // the manager's own handling of the same batch.
+    this.engine.start();
+    this.stops.unshift(() => this.engine.stop());
+    await this.charters.start();
+    this.stops.unshift(() => this.charters.stop());
+    this.watcher.start();
+    this.stops.unshift(() => this.watcher.stop());
+
+    const api = this.o.api ?? config.endpoints.api;
+    if (api !== undefined) {
+      const app = createApi({
+        provider,
+        market,
+        self: this.address,
+        inventory: this.inventory,
+        engine: this.engine,
+        charters: this.charters,
+        executor: this.executor,
+        watcher: this.watcher,
+        registry: this.metrics.registry,
+      });
+      const { server, url } = await listenApi(app, api);
+      this.apiUrl = url;
+      this.stops.unshift(
+        () =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      );
+    }
+  }
+
+  /** Stop every part in reverse order of start-up; containers keep running (the next start adopts them). */
+  async stop(): Promise<void> {
+    if (this.status === "stopped" && this.stops.length === 0) return;
+    this.status = "stopping";
+    this.controller?.abort();
+    for (const stop of this.stops.splice(0)) {
+      try {
+        await stop();
+      } catch (error) {
+        this.log.warn({ err: String(error) }, "a part did not stop cleanly");
+      }
+    }
+    this.status = "stopped";
+  }
+
+  private async deploymentRecord(provider: Provider): Promise<Tom3Deployment> {
+    const { chain } = this.o.config;
+    if (chain.contracts) {
+      const network = await provider.getNetwork();
+      return {
+        chainId: Number(network.chainId),
+        deployedAtBlock: chain.contracts.deployedAtBlock,
+        contracts: {
+          market: chain.contracts.market,
+          registry: chain.contracts.registry,
+          token: chain.contracts.token ?? ZeroAddress,
+          certificates: ZeroAddress,
+          usage: ZeroAddress,
+        },
+      };
+    }
+    return readDeployment((await provider.getNetwork()).chainId, chain.deploymentsDir);
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * The whole provider daemon against real parts: the in-process Hardhat chain (suite deployed by the Ignition module),
+ * the local Docker engine (sample images, published on 127.0.0.1), libp2p on loopback. A tenant deploys
+ * examples/hello.yaml and pushes it with its own manifest node; the daemon bids, wins, runs, acknowledges, claims
+ * and tears down. Everything the daemon's key labelled is removed afterwards, even on failure.
+ */
+import { expect } from "chai";
+import hre from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { Wallet } from "ethers";
+import { parseManifest, requirementSpecs } from "../../../offchain/manifest";
+import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../../../offchain/p2p";
+import { ProviderDaemon, logsAuthMessage, parseProviderConfig, type CharterRecord } from "../../../offchain/provider";
+import { buildSampleImages } from "../../../offchain/provider/executor";
+import type { Tom3Deployment } from "../../../offchain/chain/deployment";
+import { deployTom3, type Tom3Suite } from "../../fixtures/deploy";
+import { HELLO_BYTES, HELLO_VERSION, OTHER, OTHER_BYTES, OTHER_VERSION, ROLE, hardhatKey } from "../p2p/helpers";
+import { cleanUp, docker, httpGet, leftovers } from "./executor/helpers";
+import { LABEL } from "../../../offchain/provider/executor";
+import { eventually, tempDir } from "./helpers";
+
+const ONE = 10n ** 18n;
+const HELLO_SPEC = requirementSpecs(parseManifest(new TextDecoder().decode(HELLO_BYTES)))[0].spec;
+
+describe("provider daemon", function () {
+  let suite: Tom3Suite;
+  let daemon: ProviderDaemon;
+  let tenantNode: ManifestNode;
+  let key: { address: string; privateKey: string };
+  let tenantAddress: string;
+  let dataDir: string;
+  let record: Tom3Deployment;
+
+  /** A daemon on `dataDir` with the provider's key: a second one is the first one restarted. */
+  async function startDaemon(): Promise<ProviderDaemon> {
+    const started = new ProviderDaemon({
+      config: config(dataDir),
+      env: { TEST_PROVIDER_KEY: key.privateKey },
+      provider: hre.ethers.provider,
+      deployment: record,
+      executor: { publishAddress: "127.0.0.1", pullPolicy: "never", namePrefix: `tom3d-${key.address.slice(2, 10).toLowerCase()}-` },
+      charters: { claimIntervalMs: 300, watchdogMarginSeconds: 60 },
+    });
+    await started.start();
+    return started;
+  }
+
+  const config = (dir: string) =>
+    parseProviderConfig(
+      `
+chain:
+  rpcUrl: http://127.0.0.1:8545
+  contracts: { market: "${suite.market.target}", registry: "${suite.registry.target}", deployedAtBlock: 0 }
+  confirmations: 0
+  pollInterval: 100ms
+key: { keyEnv: TEST_PROVIDER_KEY }
+endpoints: { listen: [/ip4/127.0.0.1/tcp/0], api: "127.0.0.1:0" }
+attributes: { region: eu-west }
+capacity: { cpu: 4, memory: 4Gi, storage: 10Gi, bandwidth: 1Gbps }
+pricing: { strategy: linear, cpu: 10, memory: 10, storage: 1, bandwidth: 1, marginBps: 0, floor: 10 }
+register: { enabled: true, stake: "0" }
+dataDir: ${dir}
+`,
+      "provider.yaml (test)",
+    );
+
+  /** The tenant posts hello's order on a new deployment at `version`; returns the ids. */
+  async function deploy(version = HELLO_VERSION): Promise<{ deploymentId: bigint; orderId: bigint }> {
+    const tenant = (await hre.ethers.getSigners())[ROLE.tenant];
+    await suite.market.connect(tenant).createDeployment(version);
+    const deploymentId = await suite.market.deploymentCount();
+    await suite.market.connect(tenant).createOrder(deploymentId, HELLO_SPEC);
+    return { deploymentId, orderId: await suite.market.orderCount() };
+  }
+
+  /** The daemon bids, the tenant matches at once; resolves when the daemon holds the charter. */
+  async function win(orderId: bigint): Promise<void> {
+    const decision = await daemon.engine.waitForDecision(orderId);
+    expect(decision.kind, JSON.stringify(decision)).to.equal("bid");
+    const tenant = (await hre.ethers.getSigners())[ROLE.tenant];
+    await suite.market.connect(tenant).matchOrder(orderId);
+    await eventually(() => daemon.charters.charter(orderId) !== undefined, 20_000, "the charter to be won");
+  }
+
+  /** The tenant pushes right after the match, as the SDK does (no retry). */
+  const push = (deploymentId: bigint, bytes: Uint8Array) => tenantNode.push(daemon.node.multiaddrs[0], deploymentId, bytes);
+
+  const charter = (id: bigint): CharterRecord => daemon.charters.charter(id)!;
+
+  async function api(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`${daemon.apiUrl}${path}`, { headers });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  before(async function () {
+    await buildSampleImages();
+    suite = await deployTom3();
+    const [deployer, tenant] = await hre.ethers.getSigners();
+    tenantAddress = tenant.address;
+    const market = await suite.market.getAddress();
+    await suite.token.connect(deployer).transfer(tenant, 100n * ONE);
+    await suite.token.connect(tenant).approve(market, hre.ethers.MaxUint256);
+    await suite.market.connect(tenant).deposit(100n * ONE);
+
+    key = Wallet.createRandom();
+    await deployer.sendTransaction({ to: key.address, value: 10n * ONE });
+    record = {
+      chainId: Number((await hre.ethers.provider.getNetwork()).chainId),
+      deployedAtBlock: 0,
+      contracts: {
+        token: await suite.token.getAddress(),
+        registry: await suite.registry.getAddress(),
+        certificates: await suite.certificates.getAddress(),
+        market,
+        usage: await suite.usage.getAddress(),
+      },
+    };
+    dataDir = tempDir();
+    daemon = await startDaemon();
+    tenantNode = await createManifestNode({
+      privateKey: hardhatKey(ROLE.tenant),
+      authorizer: new ChainAuthorizer({ provider: hre.ethers.provider, deployment: record, cacheTtlMs: 0 }),
+      listen: [],
+    });
+    await tenantNode.start();
+  });
+
+  after(async function () {
+    await tenantNode?.stop();
+    await daemon?.stop();
+    if (key) await cleanUp(key.address);
+  });
+
+  it("registers itself with the addresses its p2p node listens on", async function () {
+    expect(await suite.registry.isProvider(key.address)).to.equal(true);
+    const endpoint = await suite.registry.endpointOf(key.address);
+    expect(endpoint).to.equal(daemon.node.multiaddrs.join(" "));
+  });
+
+  it("bids, wins, gets the workload over p2p, runs it, acknowledges, claims, and tears down on close", async function () {
+    const { deploymentId, orderId } = await deploy();
+    await win(orderId);
+    expect(charter(orderId).phase).to.equal("waiting");
+
+    const answer = await push(deploymentId, HELLO_BYTES);
+    expect(answer.status, answer.message).to.equal("OK");
+    await eventually(() => charter(orderId).phase === "running", 60_000, "the workload to run");
+    const onChain = await suite.market.charter(orderId);
+    expect(onChain.state).to.equal(2n); // Active: acknowledged
+
+    const web = charter(orderId).endpoints!.find((e) => e.service === "web")!;
+    expect(web.host).to.equal("127.0.0.1");
+    expect((await httpGet(web.hostPort)).status).to.equal(200);
+
+    await time.increase(30); // accrual needs chain time to pass
+    await eventually(async () => (await suite.market.charter(orderId)).claimed > 0n, 20_000, "a claim");
+
+    const status = await api("/status");
+    expect(status.status).to.equal(200);
+    expect(status.body).to.deep.include({ provider: key.address });
+    expect((status.body.charters as Record<string, number>).running).to.equal(1);
+    expect((status.body.engine as { reachable: boolean }).reachable).to.equal(true);
+    expect((status.body.watcher as { state: string }).state).to.be.oneOf(["live", "syncing"]);
+    expect((status.body.reserved as { cpuMillis: number }).cpuMillis).to.equal(HELLO_SPEC.resources.cpuMillis);
+
+    const decision = await api(`/orders/${orderId}/decision`);
+    expect(decision.body).to.include({ kind: "bid", outcome: "won", orderId: String(orderId) });
+    expect((await api("/orders/999999/decision")).body).to.deep.equal({ error: { code: "NOT_FOUND", message: "no decision on order 999999" } });
+    expect((await api("/orders/abc/decision")).status).to.equal(400);
+    const detail = await api(`/charters/${orderId}`);
+    expect(detail.body).to.include({ phase: "running", version: HELLO_VERSION });
+    expect((await fetch(`${daemon.apiUrl}/metrics`).then((r) => r.text()))).to.match(/tom3_provider_bids_sent_total \d/);
+
+    // Logs: the tenant's signature only.
+    const logs = `/charters/${orderId}/logs`;
+    expect((await api(logs)).status).to.equal(401);
+    const now = Math.floor(Date.now() / 1000);
+    const signers = await hre.ethers.getSigners();
+    const stranger = signers[ROLE.stranger];
+    const tenant = signers[ROLE.tenant];
+    const auth = async (signer: typeof tenant, at = now) => ({ authorization: `TOM3 ${at} ${await signer.signMessage(logsAuthMessage(orderId, at))}` });
+    const refused = await api(logs, await auth(stranger));
+    expect(refused.status).to.equal(403);
+    expect((refused.body.error as { code: string }).code).to.equal("NOT_THE_TENANT");
+    expect((await api(logs, await auth(tenant, now - 600))).status).to.equal(401);
+    const allowed = await api(logs, await auth(tenant));
+    expect(allowed.status).to.equal(200);
+    expect((allowed.body.logs as { service: string }[]).map((l) => l.service).sort()).to.deep.equal(["api", "web"]);
+    expect(tenant.address).to.equal(tenantAddress);
+
+    await suite.market.connect(tenant).closeCharter(orderId);
+    await eventually(() => charter(orderId).phase === "closed", 30_000, "the charter to close");
+    expect(await leftovers(key.address)).to.deep.equal({ containers: [], networks: [] });
+    expect(daemon.inventory.get(orderId)).to.equal(undefined);
+  });
+
+  it("never starts a workload whose version is not the chain's, and the watchdog closes the charter with a reason", async function () {
+    const { deploymentId, orderId } = await deploy();
+    await win(orderId);
+
+    // The p2p node refuses it on the wire...
+    const answer = await push(deploymentId, OTHER_BYTES);
+    expect(answer.code).to.equal("VERSION_MISMATCH");
+    // ...and the charter manager checks again whatever reaches it.
+    await daemon.charters.offer({ deploymentId, version: OTHER_VERSION, manifest: parseManifest(OTHER) });
+    expect(charter(orderId)).to.include({ phase: "waiting", code: "VERSION_MISMATCH" });
+    expect((await leftovers(key.address)).containers).to.deep.equal([]);
+
+    const { acknowledgeBy } = await suite.market.charter(orderId);
+    await time.increaseTo(acknowledgeBy - 59n);
+    await eventually(() => charter(orderId).phase === "failed", 20_000, "the watchdog");
+    expect(charter(orderId).code).to.equal("WORKLOAD_TIMEOUT");
+    expect(charter(orderId).reason).to.match(/did not arrive 60 s before the acknowledgement deadline .*version/);
+    expect((await suite.market.charter(orderId)).state).to.equal(3n); // Closed
+    expect(daemon.inventory.get(orderId)).to.equal(undefined);
+    expect((await leftovers(key.address)).containers).to.deep.equal([]);
+  });
+
+  /** Running containers of one charter, by version label. */
+  async function versionsOf(charterId: bigint): Promise<string[]> {
+    const filters = JSON.stringify({ label: [`${LABEL.provider}=${key.address}`, `${LABEL.charter}=${charterId}`] });
+    return [...new Set((await docker.listContainers({ all: true, filters })).map((c) => c.Labels[LABEL.version]))];
+  }
+
+  async function running(): Promise<{ deploymentId: bigint; charterId: bigint }> {
+    const { deploymentId, orderId } = await deploy();
+    await win(orderId);
+    expect((await push(deploymentId, HELLO_BYTES)).status).to.equal("OK");
+    await eventually(() => charter(orderId).phase === "running", 60_000, "the workload to run");
+    return { deploymentId, charterId: orderId };
+  }
+
+  it("rolls out a new version on DeploymentUpdated, and closes and tears down on DeploymentClosed", async function () {
+    const { deploymentId, charterId } = await running();
+    const tenant = (await hre.ethers.getSigners())[ROLE.tenant];
+    await suite.market.connect(tenant).updateDeployment(deploymentId, OTHER_VERSION);
+    expect((await push(deploymentId, OTHER_BYTES)).status).to.equal("OK");
+    await eventually(() => charter(charterId).version === OTHER_VERSION, 60_000, "the rollout");
+    expect(await versionsOf(charterId)).to.deep.equal([OTHER_VERSION]);
+
+    await suite.market.connect(tenant).closeDeployment(deploymentId);
+    await eventually(() => charter(charterId).phase === "closed", 30_000, "the close");
+    expect(charter(charterId).code).to.equal("DEPLOYMENT_CLOSED");
+    expect((await suite.market.charter(charterId)).state).to.equal(3n); // the provider closed it (lazy on chain)
+    expect(await versionsOf(charterId)).to.deep.equal([]);
+  });
+
+  it("after a restart: removes what closed while it was down, runs again what is Active without containers", async function () {
+    const closedWhileDown = await running();
+    const lostContainers = await running();
+    await daemon.stop();
+
+    const tenant = (await hre.ethers.getSigners())[ROLE.tenant];
+    await suite.market.connect(tenant).closeCharter(closedWhileDown.charterId);
+    const filters = JSON.stringify({ label: [`${LABEL.provider}=${key.address}`, `${LABEL.charter}=${lostContainers.charterId}`] });
+    for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true });
+
+    daemon = await startDaemon();
+    expect(await versionsOf(closedWhileDown.charterId)).to.deep.equal([]);
+    expect(charter(closedWhileDown.charterId).phase).to.equal("closed");
+    expect(await versionsOf(lostContainers.charterId)).to.deep.equal([HELLO_VERSION]);
+    const web = charter(lostContainers.charterId).endpoints!.find((e) => e.service === "web")!;
+    expect((await httpGet(web.hostPort)).status).to.equal(200);
+    // The registry follows the restarted node's new address.
+    expect(await suite.registry.endpointOf(key.address)).to.equal(daemon.node.multiaddrs.join(" "));
+
+    await suite.market.connect(tenant).closeCharter(lostContainers.charterId);
+    await eventually(() => charter(lostContainers.charterId).phase === "closed", 30_000, "the close");
+    expect(await leftovers(key.address)).to.deep.equal({ containers: [], networks: [] });
+  });
+});
