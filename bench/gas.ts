@@ -15,7 +15,6 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import hre, { ethers, ignition } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import {
   MaxUint256,
   Signature,
@@ -24,6 +23,7 @@ import {
   toQuantity,
   type ContractTransactionResponse,
   type HDNodeWallet,
+  type Signer,
 } from "ethers";
 import Tom3Module from "../deploy/modules/Tom3";
 import type { CertificateRegistry, Market, ProviderRegistry, TOM3Token, UsageLedger } from "../typechain-types";
@@ -78,7 +78,8 @@ function spec(attributes: string[] = [], biddingWindow = 3600n, maxPricePerSecon
   return { resources: ASKED, maxPricePerSecond, duration, biddingWindow, minReputation: 0, attributes };
 }
 
-async function permit(token: TOM3Token, owner: HardhatEthersSigner, spender: string, value: bigint, deadline: bigint) {
+async function permit(token: TOM3Token, owner: Signer, spender: string, value: bigint, deadline: bigint) {
+  const ownerAddress = await owner.getAddress();
   const { chainId } = await ethers.provider.getNetwork();
   const signature = await owner.signTypedData(
     { name: "TOM3", version: "1", chainId, verifyingContract: await token.getAddress() },
@@ -91,7 +92,7 @@ async function permit(token: TOM3Token, owner: HardhatEthersSigner, spender: str
         { name: "deadline", type: "uint256" },
       ],
     },
-    { owner: owner.address, spender, value, nonce: await token.nonces(owner.address), deadline },
+    { owner: ownerAddress, spender, value, nonce: await token.nonces(ownerAddress), deadline },
   );
   return Signature.from(signature);
 }
@@ -322,10 +323,11 @@ async function main(): Promise<void> {
   await measure(M, "setStartTimeout", market.connect(owner).setStartTimeout(900n));
   await measure(M, "setSlashBps", market.connect(owner).setSlashBps(1000));
   await measure(M, "setProtocolFee", market.connect(owner).setProtocolFee(100, other.address));
-  await market.connect(owner).setBidBond(0n);
 
   // ------------------------------------------------------------------ matchOrder against the number of bids
-  const bidders = await fundBidders(registry, Math.max(...BID_COUNTS));
+  // Every bid on these orders locks a bond (matching does not touch bonds, so the figure is the same without).
+  const bond = await market.bidBond();
+  const bidders = await fundBidders({ token, market, registry, owner }, Math.max(...BID_COUNTS), bond * 4n);
   const orders: bigint[] = [];
   for (let i = 0; i < BID_COUNTS.length; i++) {
     await market.connect(tenant).createOrder(1n, spec([], 86_400n));
@@ -342,6 +344,7 @@ async function main(): Promise<void> {
     }
   }
   await time.increase(86_400);
+  await market.connect(owner).setBidBond(0n);
   const scaling: Record<string, string> = {};
   const matchGas: bigint[] = [];
   for (const [k, n] of BID_COUNTS.entries()) {
@@ -416,8 +419,19 @@ async function main(): Promise<void> {
   report({ spread, roundTrip, roundTripTotal, scaling, life, lifeTotal, breakdowns });
 }
 
-/** `n` fresh provider accounts (random keys), with gas money, registered, no attributes and no stake. */
-async function fundBidders(registry: ProviderRegistry, n: number): Promise<HDNodeWallet[]> {
+/**
+ * `n` fresh provider accounts (random keys): gas money, `deposit` TOM3 in the Market (through a permit, so one
+ * transaction), registered with no attributes and no stake.
+ */
+async function fundBidders(
+  suite: { token: TOM3Token; market: Market; registry: ProviderRegistry; owner: Signer },
+  n: number,
+  deposit: bigint,
+): Promise<HDNodeWallet[]> {
+  const { token, market, registry, owner } = suite;
+  const marketAddress = await market.getAddress();
+  const deadline = BigInt((await time.latest()) + 86_400);
+  const gasLimit = 300_000n; // skip estimation: 500 accounts
   const wallets: HDNodeWallet[] = [];
   for (let i = 0; i < n; i++) {
     const wallet = Wallet.createRandom().connect(ethers.provider);
@@ -425,7 +439,10 @@ async function fundBidders(registry: ProviderRegistry, n: number): Promise<HDNod
       method: "hardhat_setBalance",
       params: [wallet.address, toQuantity(10n ** 20n)],
     });
-    await registry.connect(wallet).register(`/dns4/bidder-${i}.example/tcp/4001`, [], { gasLimit: 300_000n });
+    await token.connect(owner).transfer(wallet.address, deposit, { gasLimit });
+    const sig = await permit(token, wallet, marketAddress, deposit, deadline);
+    await market.connect(wallet).depositWithPermit(deposit, deadline, sig.v, sig.r, sig.s, { gasLimit });
+    await registry.connect(wallet).register(`/dns4/bidder-${i}.example/tcp/4001`, [], { gasLimit });
     wallets.push(wallet);
   }
   return wallets;
