@@ -11,13 +11,13 @@
  * figure with the date, compiler settings and git commit to `bench/results/gas.json`.
  */
 import { execSync } from "node:child_process";
+import { signPermit } from "../offchain/chain/permit";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import hre, { ethers, ignition } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   MaxUint256,
-  Signature,
   Wallet,
   id,
   toQuantity,
@@ -81,20 +81,11 @@ function spec(attributes: string[] = [], biddingWindow = 3600n, maxPricePerSecon
 async function permit(token: TOM3Token, owner: Signer, spender: string, value: bigint, deadline: bigint) {
   const ownerAddress = await owner.getAddress();
   const { chainId } = await ethers.provider.getNetwork();
-  const signature = await owner.signTypedData(
+  return signPermit(
+    owner,
     { name: "TOM3", version: "1", chainId, verifyingContract: await token.getAddress() },
-    {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
     { owner: ownerAddress, spender, value, nonce: await token.nonces(ownerAddress), deadline },
   );
-  return Signature.from(signature);
 }
 
 /** The DER of the test root certificate (test/fixtures/root-certificate.pem). */

@@ -1,7 +1,8 @@
 import { expect } from "chai";
+import { signPermit } from "../offchain/chain/permit";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { Signature, ZeroAddress } from "ethers";
+import { ZeroAddress } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { TOM3Token__factory, type TOM3Token } from "../typechain-types";
 import { deployRegistryFixture, SUPPLY } from "./fixtures/registry";
@@ -17,20 +18,11 @@ describe("TOM3Token", function () {
     owner: string = signer.address,
   ) {
     const { chainId } = await ethers.provider.getNetwork();
-    const signature = await signer.signTypedData(
+    return signPermit(
+      signer,
       { name: "TOM3", version: "1", chainId, verifyingContract: await token.getAddress() },
-      {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
       { owner, spender, value, nonce: await token.nonces(owner), deadline },
     );
-    return Signature.from(signature);
   }
 
   describe("deployment", function () {

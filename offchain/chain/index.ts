@@ -21,3 +21,4 @@ export * from "./addresses";
 export * from "./attributes";
 export * from "./errors";
 export * from "./units";
+export * from "./permit";

@@ -4,7 +4,8 @@
  * `deposit` action and by every action that locks funds (`deployManifest`, `extendCharter`), which top up only
  * the shortfall of the available balance.
  */
-import { Signature } from "ethers";
+import type { Signature } from "ethers";
+import { signPermit } from "../chain/permit";
 import type { Tom3Client } from "./client";
 import { Tom3InputError } from "./errors";
 
@@ -73,22 +74,13 @@ async function permitSignature(
     return undefined;
   }
   const deadline = (await client.now()) + PERMIT_LIFETIME_S;
-  const types = {
-    Permit: [
-      { name: "owner", type: "address" },
-      { name: "spender", type: "address" },
-      { name: "value", type: "uint256" },
-      { name: "nonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
   const message = { owner, spender: client.deployment.contracts.market, value, nonce, deadline };
-  let signed: string;
+  let signature: Signature;
   try {
-    signed = await signer.signTypedData(domain, types, message);
+    signature = await signPermit(signer, domain, message);
   } catch {
     return undefined; // a signer without EIP-712 support
   }
-  const { v, r, s } = Signature.from(signed);
+  const { v, r, s } = signature;
   return { deadline, v, r, s };
 }

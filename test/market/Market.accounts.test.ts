@@ -2,6 +2,7 @@
  * Market accounts: deposit, depositWithPermit (including a front-run permit), withdraw and balanceOf.
  */
 import { expect } from "chai";
+import { signPermit } from "../../offchain/chain/permit";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
@@ -17,33 +18,13 @@ import {
 } from "./fixtures";
 
 /** Sign an EIP-2612 permit of `value` from `owner` to the Market. */
-async function signPermit(fx: MarketFixture, owner: HardhatEthersSigner, value: bigint, deadline: bigint) {
+async function permitFor(fx: MarketFixture, owner: HardhatEthersSigner, value: bigint, deadline: bigint) {
   const domain = await fx.token.eip712Domain();
-  const signature = await owner.signTypedData(
-    {
-      name: domain.name,
-      version: domain.version,
-      chainId: domain.chainId,
-      verifyingContract: domain.verifyingContract,
-    },
-    {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
-    {
-      owner: owner.address,
-      spender: await fx.market.getAddress(),
-      value,
-      nonce: await fx.token.nonces(owner),
-      deadline,
-    },
+  return signPermit(
+    owner,
+    { name: domain.name, version: domain.version, chainId: domain.chainId, verifyingContract: domain.verifyingContract },
+    { owner: owner.address, spender: await fx.market.getAddress(), value, nonce: await fx.token.nonces(owner), deadline },
   );
-  return ethers.Signature.from(signature);
 }
 
 describe("Market: accounts", function () {
@@ -110,7 +91,7 @@ describe("Market: accounts", function () {
       await fx.token.transfer(fx.stranger, 10n * ONE);
       const amount = 4n * ONE;
       const deadline = BigInt(await time.latest()) + 3600n;
-      const { v, r, s } = await signPermit(fx, fx.stranger, amount, deadline);
+      const { v, r, s } = await permitFor(fx, fx.stranger, amount, deadline);
 
       const tx = fx.market.connect(fx.stranger).depositWithPermit(amount, deadline, v, r, s);
       await expect(tx).to.emit(fx.market, "Deposited").withArgs(fx.stranger.address, amount);
@@ -127,7 +108,7 @@ describe("Market: accounts", function () {
         await fx.token.transfer(fx.stranger, 10n * ONE);
         const amount = 4n * ONE;
         const deadline = BigInt(await time.latest()) + 3600n;
-        const { v, r, s } = await signPermit(fx, fx.stranger, amount, deadline);
+        const { v, r, s } = await permitFor(fx, fx.stranger, amount, deadline);
         // The signature is public in the mempool: an attacker submits it first.
         await fx.token.connect(fx.operator).permit(fx.stranger, fx.market, amount, deadline, v, r, s);
 
@@ -144,7 +125,7 @@ describe("Market: accounts", function () {
         await fx.token.transfer(fx.stranger, 10n * ONE);
         const deadline = BigInt(await time.latest()) + 3600n;
         // Signed by the wrong key.
-        const { v, r, s } = await signPermit(fx, fx.operator, ONE, deadline);
+        const { v, r, s } = await permitFor(fx, fx.operator, ONE, deadline);
 
         await expect(fx.market.connect(fx.stranger).depositWithPermit(ONE, deadline, v, r, s))
           .to.be.revertedWithCustomError(fx.token, "ERC20InsufficientAllowance")
@@ -156,7 +137,7 @@ describe("Market: accounts", function () {
       it("reverts with MarketZeroAmount", async function () {
         const fx = await loadFixture(marketFixture);
         const deadline = BigInt(await time.latest()) + 3600n;
-        const { v, r, s } = await signPermit(fx, fx.tenant, 0n, deadline);
+        const { v, r, s } = await permitFor(fx, fx.tenant, 0n, deadline);
         await expect(
           fx.market.connect(fx.tenant).depositWithPermit(0, deadline, v, r, s),
         ).to.be.revertedWithCustomError(fx.market, "MarketZeroAmount");
