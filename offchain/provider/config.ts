@@ -40,6 +40,10 @@ export interface ProviderConfig {
   limits: { maxConcurrentCharters?: number };
   timeouts: { rpcMs: number; transactionMs: number; expiryGraceSeconds: number };
   register: { enabled: boolean; stake: bigint };
+  /** Where containers' published ports bind and when images are pulled (executor defaults when left out). */
+  executor: { publishAddress?: string; pullPolicy?: "never" | "if-missing" | "always" };
+  /** How often running charters' accrued payment is claimed (the charter manager's default when left out). */
+  charters: { claimIntervalMs?: number };
   dataDir: string;
 }
 
@@ -100,6 +104,8 @@ export function parseProviderConfig(text: string, source = "provider.yaml", base
   const pricing = (data.pricing ?? {}) as Record<string, Data>;
   const capacityIn = (data.capacity ?? {}) as Record<string, string | number>;
   const timeouts = (data.timeouts ?? {}) as Record<string, string | number>;
+  const executorIn = (data.executor ?? {}) as Record<string, string>;
+  const chartersIn = (data.charters ?? {}) as Record<string, string | number>;
 
   const guard = <T>(path: PathSegment[], fn: () => T): T | undefined => {
     try {
@@ -190,6 +196,14 @@ export function parseProviderConfig(text: string, source = "provider.yaml", base
       rpcMs: interval(["timeouts", "rpc"], timeouts.rpc, CONFIG_DEFAULTS.rpcMs),
       transactionMs: interval(["timeouts", "transaction"], timeouts.transaction, CONFIG_DEFAULTS.transactionMs),
       expiryGraceSeconds: interval(["timeouts", "expiryGrace"], timeouts.expiryGrace, CONFIG_DEFAULTS.expiryGraceSeconds * 1000) / 1000,
+    },
+    executor: {
+      publishAddress: executorIn.publishAddress,
+      pullPolicy: executorIn.pullPolicy as ProviderConfig["executor"]["pullPolicy"],
+    },
+    charters: {
+      claimIntervalMs:
+        chartersIn.claimInterval === undefined ? undefined : interval(["charters", "claimInterval"], chartersIn.claimInterval, 0),
     },
     register: { enabled: (data.register?.enabled as boolean | undefined) ?? data.register !== undefined, stake: stakeWei },
     dataDir: resolve(baseDir, String(data.dataDir)),

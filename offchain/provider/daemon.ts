@@ -82,7 +82,8 @@ export class ProviderDaemon {
   private async startParts(): Promise<void> {
     const { config } = this.o;
     const key = await loadProviderKey(config, this.o.env);
-    const provider = this.o.provider ?? new JsonRpcProvider(config.chain.rpcUrl, undefined, { staticNetwork: true });
+    // No response cache: two transactions sent within its 250 ms window would read the same nonce.
+    const provider = this.o.provider ?? new JsonRpcProvider(config.chain.rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1 });
     if (!this.o.provider) this.stops.unshift(() => provider.destroy());
     this.wallet = key.connect(provider);
     const signer = new SerialSigner(this.wallet);
@@ -94,7 +95,12 @@ export class ProviderDaemon {
     this.stops.unshift(() => this.state.close());
     this.metrics = createProviderMetrics();
 
-    this.executor = new DockerExecutor({ provider: this.address, logger: log("executor"), ...this.o.executor });
+    this.executor = new DockerExecutor({
+      provider: this.address,
+      logger: log("executor"),
+      ...definedOnly(config.executor),
+      ...this.o.executor,
+    });
     await this.executor.start();
     this.stops.unshift(() => this.executor.stop());
 
@@ -173,6 +179,7 @@ export class ProviderDaemon {
       rpcTimeoutMs: config.timeouts.rpcMs,
       txTimeoutMs: config.timeouts.transactionMs,
       logger: log("charters"),
+      ...definedOnly(config.charters),
       ...this.o.charters,
     });
     // Subscribers before the watcher starts, so no batch is missed; the bid engine first, so charterWon precedes
@@ -242,4 +249,9 @@ export class ProviderDaemon {
     }
     return readDeployment((await provider.getNetwork()).chainId, chain.deploymentsDir);
   }
+}
+
+/** The entries of `o` that are set: a config's absent field must not override a default with `undefined`. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
