@@ -1,5 +1,5 @@
 /**
- * `npm run demo:market`: the whole TOM3 market end to end, as a user sees it.
+ * `npm run demo`: the whole TOM3 market end to end, as a user sees it.
  *
  * An embedded local chain (a `hardhat node` on a free port, the suite deployed by the deployment module), three
  * provider daemons as separate processes (`tom3 provider start`: two in eu-west, one in us-east, different prices),

@@ -1,5 +1,5 @@
 /**
- * `npm run demo:market` as a test: the same scenario (scripts/market-demo.ts) against a real `hardhat node`, three
+ * `npm run demo` as a test: the same scenario (scripts/market-demo.ts) against a real `hardhat node`, three
  * provider daemon processes and the local Docker engine, asserting what each step saw. Needs a Docker engine.
  */
 import { expect } from "chai";
