@@ -1,4 +1,5 @@
 import type { Tom3Client } from "../client";
+import { isTom3Error } from "../../chain/errors";
 import { Tom3TimeoutError } from "../errors";
 import { readCharter, readDeploymentRecord, readOrder } from "../records";
 import type { OrderRecord } from "../records";
@@ -92,32 +93,21 @@ export async function waitForMatches(
     for (const [orderId, known] of [...pending]) {
       const order = await readOrder(client, orderId);
       if (order.state === "Matched") {
-        const charter = await readCharter(client, orderId);
-        matched.push({
-          orderId,
-          charterId: orderId,
-          deploymentId: order.deploymentId,
-          provider: charter.provider,
-          pricePerSecond: charter.pricePerSecond,
-          bidId: charter.bidId,
-          matchedByUs: false,
-        });
+        matched.push(await matchedOrder(client, orderId, order.deploymentId, false));
       } else if (order.state === "Cancelled") {
         unmatched.push({ orderId, reason: "cancelled", cancelledByUs: false });
       } else if (await deploymentClosed(client, closedDeployments, known.deploymentId)) {
         unmatched.push({ orderId, reason: "deploymentClosed", cancelledByUs: false });
       } else if (now >= order.closesAt && order.bestBidId !== 0n && matchAsTenant && me === order.tenant) {
-        await client.send("market", "matchOrder", [orderId]);
-        const charter = await readCharter(client, orderId);
-        matched.push({
-          orderId,
-          charterId: orderId,
-          deploymentId: order.deploymentId,
-          provider: charter.provider,
-          pricePerSecond: charter.pricePerSecond,
-          bidId: charter.bidId,
-          matchedByUs: true,
-        });
+        try {
+          await client.send("market", "matchOrder", [orderId]);
+        } catch (error) {
+          // The best bidder (or anyone, after the window) may have matched it first: the next poll reads the
+          // order's new state and reports the match as someone else's.
+          if (isTom3Error(error, "MarketOrderNotOpen")) continue;
+          throw error;
+        }
+        matched.push(await matchedOrder(client, orderId, order.deploymentId, true));
       } else if (now >= order.closesAt && order.bestBidId === 0n) {
         const cancel = parameters.cancelUnmatched === true && me === order.tenant;
         if (cancel) {
@@ -178,4 +168,23 @@ async function reportBids(client: Tom3Client, orderIds: bigint[], fromBlock: num
     });
   }
   return latest + 1;
+}
+
+/** A matched order as reported to the caller, read from its charter. */
+async function matchedOrder(
+  client: Tom3Client,
+  orderId: bigint,
+  deploymentId: bigint,
+  matchedByUs: boolean,
+): Promise<MatchedOrder> {
+  const charter = await readCharter(client, orderId);
+  return {
+    orderId,
+    charterId: orderId,
+    deploymentId,
+    provider: charter.provider,
+    pricePerSecond: charter.pricePerSecond,
+    bidId: charter.bidId,
+    matchedByUs,
+  };
 }
