@@ -461,8 +461,9 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+const controller = new AbortController();
+
 async function main(): Promise<void> {
-  const controller = new AbortController();
   const onSignal = (name: string) => {
     console.error(`\n${name}: stopping and cleaning up...`);
     controller.abort(new Error(`interrupted by ${name}`));
@@ -478,7 +479,9 @@ if (require.main === module) {
   main()
     .then(() => process.exit(0))
     .catch((error: unknown) => {
-      console.error(`\nmarket demo failed: ${error instanceof Error ? error.message : String(error)}`);
+      // After Ctrl-C, steps in flight fail as their daemons stop; the interruption is the cause worth naming.
+      const cause = controller.signal.aborted ? controller.signal.reason : error;
+      console.error(`\nmarket demo failed: ${cause instanceof Error ? cause.message : String(cause)}`);
       process.exit(1);
     });
 }
