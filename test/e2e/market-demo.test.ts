@@ -20,8 +20,9 @@ describe("market demo (end to end)", function () {
   });
 
   it("the two eu-west providers bid their prices; us-east declines for the region", function () {
-    expect(result.decisions).to.deep.include({ provider: "alpha", kind: "bid", price: "100", code: undefined, reason: undefined });
-    expect(result.decisions).to.deep.include({ provider: "bravo", kind: "bid", price: "80", code: undefined, reason: undefined });
+    const seen = JSON.stringify(result.decisions);
+    expect(result.decisions, seen).to.deep.include({ provider: "alpha", kind: "bid", price: "100", code: undefined, reason: undefined });
+    expect(result.decisions, seen).to.deep.include({ provider: "bravo", kind: "bid", price: "80", code: undefined, reason: undefined });
     const charlie = result.decisions.find((d) => d.provider === "charlie")!;
     expect(charlie.kind).to.equal("decline");
     expect(charlie.code).to.equal("ProviderMissingAttribute");
