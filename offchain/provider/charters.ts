@@ -15,7 +15,9 @@
  *   peers) is rolled out; CharterClosed, DeploymentClosed or the charter's end → teardown, release the inventory,
  *   and `closeCharter` where the chain still holds it open (after the end, so history records a completion).
  * - Start-up: `executor.adopt()`, then reconciliation with the chain: containers of a closed charter are removed,
- *   an Active charter without containers runs again from the stored manifest. Nothing runs unpaid.
+ *   an Active charter without containers runs again from the stored manifest, a rollout cut short is finished, a
+ *   won charter without a record (a crash right after the win) is taken up. Nothing runs unpaid, nothing paid is
+ *   left unrun.
  *
  * Every record lives in the state's `charters` table, so `GET /charters/:id` and restarts see the same thing.
  */
@@ -411,7 +413,8 @@ export class CharterManager {
         if (c && c.phase !== "closed") this.put({ ...c, phase: "closed", endpoints: [], code: "CHARTER_CLOSED", reason: "closed while the daemon was down" });
       }
     }
-    const withContainers = new Set(running.map((m) => m.charterId));
+    await this.recoverUnrecorded();
+    const versionsOf = new Map(running.map((m) => [m.charterId, m.versions]));
     for (const c of this.charters()) {
       if (c.phase === "closed" || c.phase === "failed") continue;
       const state = BigInt((await this.rpc(() => this.market.charter(c.charterId))).state);
@@ -420,7 +423,11 @@ export class CharterManager {
         this.o.inventory.release(c.charterId, "charter-closed");
         continue;
       }
-      if (withContainers.has(c.charterId) && c.phase === "running") continue;
+      const versions = versionsOf.get(c.charterId);
+      if (versions && c.phase === "running") {
+        await this.resumeRollout(c, versions);
+        continue;
+      }
       const stored = await this.storedCurrent(c.deploymentId);
       if (stored) {
         this.put({ ...c, phase: c.phase === "running" ? "waiting" : c.phase });
@@ -428,6 +435,53 @@ export class CharterManager {
       } else if (c.phase === "waiting") {
         this.scheduleFetch(c.charterId);
       }
+    }
+  }
+
+  /**
+   * A charter the bid engine committed (won) that has no record: the process died between the engine's `charterWon`
+   * and the manager's first write, and the watcher's cursor has moved past CharterCreated, so no event will bring it
+   * back. Without this it would never run, and the tenant could cancel it as undelivered.
+   */
+  private async recoverUnrecorded(): Promise<void> {
+    for (const r of this.o.inventory.list()) {
+      if (r.state !== "committed" || r.charterId === undefined || this.charter(r.charterId)) continue;
+      const onChain = await this.rpc(() => this.market.charter(r.charterId!));
+      const state = BigInt(onChain.state);
+      if (state !== CHARTER.Pending && state !== CHARTER.Active) {
+        this.o.inventory.release(r.charterId, "charter-closed");
+        continue;
+      }
+      this.log.warn({ charterId: r.charterId }, "reconcile: a won charter had no record; taking it up");
+      await this.won(BigInt(r.charterId), {
+        charterId: BigInt(r.charterId),
+        orderId: BigInt(r.orderId),
+        deploymentId: BigInt(r.deploymentId),
+        tenant: String(onChain.tenant),
+        resources: r.resources,
+        pricePerSecond: BigInt(onChain.pricePerSecond),
+      });
+    }
+  }
+
+  /**
+   * A running charter with containers: adopted as it is when it runs exactly the deployment's on-chain version;
+   * otherwise a rollout was cut short (DeploymentUpdated is handled after the watcher's cursor moved on), so it is
+   * finished from the stored manifest, or from the peers once one serves it. The first attempt may meet the new
+   * version's half-created containers; the executor removes them on failure, so a second attempt starts clean.
+   */
+  private async resumeRollout(c: CharterRecord, versions: string[]): Promise<void> {
+    const current = String((await this.rpc(() => this.market.deployment(c.deploymentId))).version).toLowerCase();
+    const runs = versions.map((v) => v.toLowerCase());
+    if (runs.length === 1 && runs[0] === current) {
+      if (c.version?.toLowerCase() !== current) this.put({ ...c, version: versions[0] });
+      return;
+    }
+    const stored = this.o.node.store.get(BigInt(c.deploymentId), current);
+    if (!stored) return this.scheduleFetch(c.charterId);
+    this.log.info({ charterId: c.charterId, running: versions, current }, "reconcile: finishing a rollout cut short");
+    for (let attempt = 0; attempt < 2 && this.charter(c.charterId)?.version?.toLowerCase() !== current; attempt++) {
+      await this.serial(c.charterId, () => this.launch(c.charterId, stored.manifest, stored.from));
     }
   }
 

@@ -4,13 +4,14 @@
  * examples/hello.yaml and pushes it with its own manifest node; the daemon bids, wins, runs, acknowledges, claims
  * and tears down. Everything the daemon's key labelled is removed afterwards, even on failure.
  */
+import { join } from "node:path";
 import { expect } from "chai";
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet } from "ethers";
 import { parseManifest, requirementSpecs } from "../../../offchain/manifest";
-import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../../../offchain/p2p";
-import { ProviderDaemon, logsAuthMessage, parseProviderConfig, type CharterRecord } from "../../../offchain/provider";
+import { ChainAuthorizer, createManifestNode, ManifestStore, type ManifestNode } from "../../../offchain/p2p";
+import { ProviderDaemon, StateStore, logsAuthMessage, parseProviderConfig, type CharterRecord } from "../../../offchain/provider";
 import { buildSampleImages } from "../../../offchain/provider/executor";
 import type { Tom3Deployment } from "../../../offchain/chain/deployment";
 import { deployTom3, type Tom3Suite } from "../../fixtures/deploy";
@@ -280,6 +281,47 @@ dataDir: ${dir}
 
     await suite.market.connect(tenant).closeCharter(lostContainers.charterId);
     await eventually(() => charter(lostContainers.charterId).phase === "closed", 30_000, "the close");
+    expect(await leftovers(key.address)).to.deep.equal({ containers: [], networks: [] });
+  });
+
+  it("after a crash between steps: takes up a won charter that has no record, and finishes a rollout cut short", async function () {
+    const unrecorded = await running();
+    const rolling = await running();
+    const tenant = (await hre.ethers.getSigners())[ROLE.tenant];
+    const idsOf = async (charterId: bigint) => {
+      const filters = JSON.stringify({ label: [`${LABEL.provider}=${key.address}`, `${LABEL.charter}=${charterId}`] });
+      return (await docker.listContainers({ all: true, filters })).map((c) => c.Id).sort();
+    };
+    const containersBefore = await idsOf(unrecorded.charterId);
+
+    // The update is seen (the cursor moves past it) but its workload has not arrived when the process dies.
+    await suite.market.connect(tenant).updateDeployment(rolling.deploymentId, OTHER_VERSION);
+    const seen = await hre.ethers.provider.getBlockNumber();
+    await eventually(() => (daemon.watcher.status.cursor?.block ?? 0) >= seen, 20_000, "the update to be seen");
+    await daemon.stop();
+    // While down: the workload reaches the store (as a push would have), and the record of the other charter is
+    // lost, as if the process died between the bid engine's win and the charter manager's first write.
+    new ManifestStore(join(dataDir, "manifests")).put({
+      deploymentId: rolling.deploymentId,
+      version: OTHER_VERSION,
+      bytes: OTHER_BYTES,
+      manifest: parseManifest(OTHER),
+      from: "",
+      storedAt: Date.now(),
+    });
+    const state = new StateStore(join(dataDir, "state"));
+    state.put("charters", String(unrecorded.charterId), undefined);
+    state.close();
+
+    daemon = await startDaemon();
+    expect(charter(unrecorded.charterId)).to.include({ phase: "running", version: HELLO_VERSION });
+    expect(await idsOf(unrecorded.charterId)).to.deep.equal(containersBefore); // adopted, not recreated
+    expect(daemon.inventory.get(unrecorded.charterId)?.state).to.equal("committed");
+    expect(charter(rolling.charterId)).to.include({ phase: "running", version: OTHER_VERSION });
+    expect(await versionsOf(rolling.charterId)).to.deep.equal([OTHER_VERSION]);
+
+    for (const { charterId } of [unrecorded, rolling]) await suite.market.connect(tenant).closeCharter(charterId);
+    await eventually(() => charter(unrecorded.charterId).phase === "closed" && charter(rolling.charterId).phase === "closed", 30_000, "the closes");
     expect(await leftovers(key.address)).to.deep.equal({ containers: [], networks: [] });
   });
 
