@@ -17,7 +17,7 @@ import { EventEmitter } from "node:events";
 import { Contract, zeroPadValue, toBeHex } from "ethers";
 import type { ContractTransactionResponse, Provider, Signer } from "ethers";
 import { marketAbi } from "../chain/abis";
-import { decodeContractError, decodeRevertData } from "../chain/errors";
+import { decodeContractError, decodeRevertData, isTom3Error } from "../chain/errors";
 import type { Resources } from "../chain/units";
 import type { Inventory, ReleaseReason } from "./inventory";
 import type { ProviderMetrics } from "./metrics";
@@ -270,11 +270,7 @@ export class BidEngine extends EventEmitter<BidEngineEvents> {
         topics: [topicOf("BidPlaced"), toBeHex(e.orderId, 32), null, this.selfTopic],
       }),
     );
-    if (mine.length > 0) {
-      const bidId = BigInt(mine[0].topics[2]);
-      const onChain = await this.rpc(() => this.market.bid(bidId));
-      return this.record({ ...bid, price: String(onChain.pricePerSecond), bidId: String(bidId), txHash: mine[0].transactionHash });
-    }
+    if (mine.length > 0) return this.adoptBid(bid, BigInt(mine[0].topics[2]), mine[0].transactionHash);
 
     const [qualifies, reason] = (await this.rpc(() => this.market.checkBid(e.orderId, this.o.self, priced.price, offered))) as [
       boolean,
@@ -282,6 +278,7 @@ export class BidEngine extends EventEmitter<BidEngineEvents> {
     ];
     if (!qualifies) {
       const error = decodeRevertData(reason, { contract: "market" });
+      if (isTom3Error(error, "MarketDuplicateBid")) return this.adoptBid(bid, error.args.bidId);
       this.release(id, "declined");
       return this.decline(base, error.code, error.message);
     }
@@ -292,6 +289,7 @@ export class BidEngine extends EventEmitter<BidEngineEvents> {
     } catch (error) {
       const decoded = decodeContractError(error, { contract: "market" });
       if (!decoded) throw error; // no revert: the RPC failed; the watcher retries the batch
+      if (isTom3Error(decoded, "MarketDuplicateBid")) return this.adoptBid(bid, decoded.args.bidId);
       this.release(id, "declined");
       return this.decline(base, decoded.code, decoded.message);
     }
@@ -300,6 +298,19 @@ export class BidEngine extends EventEmitter<BidEngineEvents> {
     this.o.metrics?.bidsSent.inc();
     this.emit("bidSent", sent);
     this.track(this.confirmBid(sent, tx));
+  }
+
+  /**
+   * The chain already holds this provider's bid on the order: one sent just before a crash, which the state never
+   * recorded. Found by its BidPlaced log, or (when the log lookup missed it: a lagging RPC node, a log range the node
+   * pruned) named by the contract's MarketDuplicateBid refusal. It is adopted as this provider's bid, at its on-chain
+   * price, and the reservation is kept: bidding again is impossible, and declining would free capacity the bid may
+   * still win.
+   */
+  private async adoptBid(bid: BidDecision, bidId: bigint, txHash?: string): Promise<void> {
+    const onChain = await this.rpc(() => this.market.bid(bidId));
+    this.log.info({ orderId: bid.orderId, bidId: String(bidId) }, "adopted this provider's bid already on chain");
+    this.record({ ...bid, price: String(onChain.pricePerSecond), bidId: String(bidId), ...(txHash ? { txHash } : {}) });
   }
 
   /** Wait for the bid's receipt to learn its id (the BidPlaced log may also bring it first). */

@@ -2,7 +2,9 @@
  * The charter manager (Akash's `manifest/` + deployment manager): from a won order to running containers and back.
  *
  * - Won (`charterWon`): the charter waits for its workload, pushed by the tenant (`offer`, from the p2p node's
- *   `onManifest`) or fetched from the deployment's other providers (`fetchFromPeers`). A workload runs only if its
+ *   `onManifest`). When no push came within `peerFetchDelayMs`, it asks the deployment's other charter holders
+ *   (`fetchFromPeers`), and asks again at that period until the workload arrives or the watchdog gives up: a
+ *   deployment with several charters needs the tenant to reach only one provider. A workload runs only if its
  *   version equals `market.deployment(id).version` read at that moment: a mismatch never starts a container.
  * - Run: the placement group whose RequirementSpec equals the on-chain order (resources, price limit, duration,
  *   minimum reputation, attributes) gives the services; the executor runs them; then `acknowledge`.
@@ -13,22 +15,27 @@
  *   peers) is rolled out; CharterClosed, DeploymentClosed or the charter's end → teardown, release the inventory,
  *   and `closeCharter` where the chain still holds it open (after the end, so history records a completion).
  * - Start-up: `executor.adopt()`, then reconciliation with the chain: containers of a closed charter are removed,
- *   an Active charter without containers runs again from the stored manifest. Nothing runs unpaid.
+ *   an Active charter without containers runs again from the stored manifest, a rollout cut short is finished, a
+ *   won charter without a record (a crash right after the win) is taken up. Nothing runs unpaid, nothing paid is
+ *   left unrun.
  *
  * Every record lives in the state's `charters` table, so `GET /charters/:id` and restarts see the same thing.
  */
 import { Contract } from "ethers";
-import type { ContractTransactionResponse, Provider, Signer } from "ethers";
+import type { ContractTransactionReceipt, ContractTransactionResponse, Provider, Signer } from "ethers";
 import { marketAbi } from "../chain/abis";
 import { decodeContractError } from "../chain/errors";
 import { requirementSpecs, type ParsedManifest } from "../manifest";
 import type { ManifestNode, VerifiedManifest } from "../p2p";
 import type { BidEngine, Logger, WonOrder } from "./bidengine";
+import type { ProviderMetrics } from "./metrics";
 import type { DockerExecutor, Endpoint } from "./executor";
 import type { Inventory } from "./inventory";
 import type { StateStore } from "./state";
 import { withTimeout } from "./watcher";
 import type { ChainHead, ChainWatcher, MarketEvent } from "./watcher";
+
+export const DEFAULT_WATCHDOG_MARGIN_SECONDS = 60;
 
 /** CharterState of IMarket. */
 const CHARTER = { None: 0n, Pending: 1n, Active: 2n, Closed: 3n } as const;
@@ -50,6 +57,10 @@ export interface CharterRecord {
   acknowledgeBy?: string;
   endsAt?: string;
   acknowledged?: boolean;
+  /** Who delivered the running version: the tenant (a push) or another provider of the deployment (a peer fetch). */
+  deliveredBy?: string;
+  /** wei claimed so far on chain (`charter(id).claimed`), after this daemon's last claim. */
+  claimed?: string;
   /** Why the charter is not running (a refused workload, the watchdog, a close), with a stable code. */
   code?: string;
   reason?: string;
@@ -71,6 +82,9 @@ export interface CharterManagerOptions {
   claimIntervalMs?: number;
   /** The watchdog closes a charter whose workload has not arrived this long before acknowledgeBy (default 60 s). */
   watchdogMarginSeconds?: number;
+  /** A won charter waits this long for the tenant's push before fetching from the other providers (default 5 s). */
+  peerFetchDelayMs?: number;
+  metrics?: ProviderMetrics;
   rpcTimeoutMs?: number;
   txTimeoutMs?: number;
   logger?: Logger;
@@ -86,6 +100,9 @@ export class CharterManager {
   private readonly queues = new Map<string, Promise<unknown>>();
   private unsubscribe: (() => void) | undefined;
   private claimTimer: NodeJS.Timeout | undefined;
+  /** Pending peer fetches, by charter. */
+  private readonly fetchTimers = new Map<string, NodeJS.Timeout>();
+  private claiming = false;
   private controller: AbortController | undefined;
   private readonly onWon = (charterId: bigint, won: WonOrder) => void this.won(charterId, won).catch((e) => this.fail("won", e));
 
@@ -93,7 +110,7 @@ export class CharterManager {
     this.market = new Contract(o.market, marketAbi, o.provider);
     this.writer = new Contract(o.market, marketAbi, o.signer);
     this.log = o.logger ?? silent;
-    this.margin = BigInt(o.watchdogMarginSeconds ?? 60);
+    this.margin = BigInt(o.watchdogMarginSeconds ?? DEFAULT_WATCHDOG_MARGIN_SECONDS);
   }
 
   /** Adopt what the engine runs, reconcile with the chain, then follow the bid engine and the watcher. */
@@ -102,6 +119,7 @@ export class CharterManager {
     this.controller = new AbortController();
     await this.o.executor.adopt();
     await this.reconcile();
+    this.updateGauge();
     this.o.engine.on("charterWon", this.onWon);
     this.unsubscribe = this.o.watcher.subscribe((events, head) => this.onBatch(events, head));
     this.claimTimer = setInterval(() => void this.claimAll(), this.o.claimIntervalMs ?? 3_600_000);
@@ -115,6 +133,8 @@ export class CharterManager {
     this.o.engine.off("charterWon", this.onWon);
     this.unsubscribe?.();
     clearInterval(this.claimTimer);
+    for (const timer of this.fetchTimers.values()) clearTimeout(timer);
+    this.fetchTimers.clear();
     await Promise.allSettled([...this.queues.values()]);
     this.controller = undefined;
   }
@@ -128,11 +148,11 @@ export class CharterManager {
   }
 
   /** A verified manifest arrived (the p2p node's `onManifest`): start or roll out the charters that wait for it. */
-  async offer(verified: Pick<VerifiedManifest, "deploymentId" | "version" | "manifest">): Promise<void> {
+  async offer(verified: Pick<VerifiedManifest, "deploymentId" | "version" | "manifest"> & { from?: string }): Promise<void> {
     const targets = this.charters().filter(
       (c) => c.deploymentId === String(verified.deploymentId) && (c.phase === "waiting" || (c.phase === "running" && c.version !== verified.version)),
     );
-    await Promise.all(targets.map((c) => this.serial(c.charterId, () => this.launch(c.charterId, verified.manifest))));
+    await Promise.all(targets.map((c) => this.serial(c.charterId, () => this.launch(c.charterId, verified.manifest, verified.from))));
   }
 
   // ------------------------------------------------------------------ won → running
@@ -152,22 +172,55 @@ export class CharterManager {
     });
     this.log.info({ charterId: id, deploymentId: String(won.deploymentId) }, "charter won: waiting for its workload");
     const stored = await this.storedCurrent(won.deploymentId);
-    if (stored) return this.serial(id, () => this.launch(id, stored));
-    // The tenant pushes to us; the other providers may already hold it. Either path ends in `offer`.
-    this.o.node.fetchFromPeers(won.deploymentId, { signal: AbortSignal.timeout(30_000) }).then(
-      (fetched) => this.offer(fetched),
-      (error: Error) => this.log.info({ charterId: id, err: error.message }, "no peer holds the workload yet; waiting for the tenant"),
-    );
+    if (stored) return this.serial(id, () => this.launch(id, stored.manifest, stored.from));
+    // The tenant pushes to us; if it has not within the delay, the other providers may hold it.
+    this.scheduleFetch(id);
   }
 
   /** The stored manifest at the deployment's on-chain version, if any. */
-  private async storedCurrent(deploymentId: bigint | string): Promise<ParsedManifest | undefined> {
+  private async storedCurrent(deploymentId: bigint | string): Promise<{ manifest: ParsedManifest; from: string } | undefined> {
     const version = String((await this.rpc(() => this.market.deployment(deploymentId))).version);
-    return this.o.node.store.get(BigInt(deploymentId), version)?.manifest;
+    return this.o.node.store.get(BigInt(deploymentId), version);
+  }
+
+  /**
+   * In `peerFetchDelayMs`, unless the workload came meanwhile: fetch the deployment's current version from its other
+   * charter holders, and try again at the same period while the charter still needs it (waiting, or running another
+   * version). The watchdog, a close or `stop()` ends the retries.
+   */
+  private scheduleFetch(charterId: string): void {
+    if (this.fetchTimers.has(charterId) || !this.controller) return;
+    const delay = this.o.peerFetchDelayMs ?? 5_000;
+    const timer = setTimeout(() => {
+      this.fetchTimers.delete(charterId);
+      void this.fetchFromPeers(charterId);
+    }, delay);
+    timer.unref();
+    this.fetchTimers.set(charterId, timer);
+  }
+
+  private async fetchFromPeers(charterId: string): Promise<void> {
+    let again = false;
+    try {
+      const c = this.charter(charterId);
+      if (!c || !this.controller || (c.phase !== "waiting" && c.phase !== "running")) return;
+      const version = String((await this.rpc(() => this.market.deployment(c.deploymentId))).version);
+      if (c.phase === "running" && c.version === version) return;
+      again = true;
+      const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(30_000)]);
+      const fetched = await this.o.node.fetchFromPeers(BigInt(c.deploymentId), { signal });
+      again = false;
+      this.log.info({ charterId, version: fetched.version, from: fetched.source?.provider ?? fetched.from }, "workload fetched from another provider");
+      await this.offer(fetched);
+    } catch (error) {
+      if (this.controller?.signal.aborted) return;
+      this.log.info({ charterId, err: (error as Error).message }, "no other provider served the workload yet; asking again later");
+    }
+    if (again) this.scheduleFetch(charterId);
   }
 
   /** Run (or roll out) `manifest` for one charter; every refusal is recorded with its reason. */
-  private async launch(charterId: string, manifest: ParsedManifest): Promise<void> {
+  private async launch(charterId: string, manifest: ParsedManifest, from?: string): Promise<void> {
     const c = this.charter(charterId);
     if (!c || c.phase === "closed" || c.phase === "failed") return;
     if (c.phase === "running" && c.version === manifest.version) return;
@@ -175,6 +228,7 @@ export class CharterManager {
     const onChainVersion = String(deployment.version).toLowerCase();
     if (manifest.version.toLowerCase() !== onChainVersion) {
       this.log.warn({ charterId, offered: manifest.version, onChain: onChainVersion }, "workload refused: version differs from the chain");
+      this.o.metrics?.workloadRefusals.inc({ code: "VERSION_MISMATCH" });
       this.put({ ...c, code: "VERSION_MISMATCH", reason: `the workload's version ${manifest.version} is not the deployment's version ${onChainVersion}` });
       return;
     }
@@ -184,6 +238,7 @@ export class CharterManager {
 
     const group = await this.groupOf(c, manifest);
     if (!group) {
+      this.o.metrics?.workloadRefusals.inc({ code: "NO_MATCHING_GROUP" });
       this.put({ ...c, code: "NO_MATCHING_GROUP", reason: "no placement group of the workload matches the order's requirement spec" });
       return;
     }
@@ -192,7 +247,7 @@ export class CharterManager {
     this.put({ ...c, phase: rolling ? "running" : "starting", group: group.group, services: group.services });
     try {
       const result = rolling ? await this.o.executor.rollout(workload) : await this.o.executor.run(workload);
-      this.put({ ...this.charter(charterId)!, version: manifest.version, endpoints: result.endpoints, code: undefined, reason: undefined });
+      this.put({ ...this.charter(charterId)!, version: manifest.version, endpoints: result.endpoints, deliveredBy: from || this.charter(charterId)!.deliveredBy, code: undefined, reason: undefined });
       this.log.info({ charterId, version: manifest.version, rolling }, rolling ? "rolled out" : "workload running");
     } catch (error) {
       this.log.error({ charterId, err: String(error) }, rolling ? "rollout failed: the old version keeps running" : "workload failed to start");
@@ -248,14 +303,9 @@ export class CharterManager {
           break;
         case "DeploymentUpdated":
           for (const c of this.liveOf(e.deploymentId)) {
-            const stored = this.o.node.store.get(e.deploymentId, e.version)?.manifest;
-            if (stored) void this.serial(c.charterId, () => this.launch(c.charterId, stored));
-            else {
-              this.o.node.fetchFromPeers(e.deploymentId, { signal: AbortSignal.timeout(30_000) }).then(
-                (fetched) => this.offer(fetched),
-                () => this.log.info({ charterId: c.charterId, version: e.version }, "new version not held by peers yet; waiting for the tenant"),
-              );
-            }
+            const stored = this.o.node.store.get(e.deploymentId, e.version);
+            if (stored) void this.serial(c.charterId, () => this.launch(c.charterId, stored.manifest, stored.from));
+            else this.scheduleFetch(c.charterId);
           }
           break;
         case "CharterExtended": {
@@ -317,11 +367,32 @@ export class CharterManager {
 
   /** Move what accrued to the provider's balance, for every running charter. */
   async claimAll(): Promise<void> {
+    if (this.claiming) return; // a slow round still running: the next tick catches up
+    this.claiming = true;
+    try {
+      await this.claimEach();
+    } finally {
+      this.claiming = false;
+    }
+  }
+
+  private async claimEach(): Promise<void> {
     for (const c of this.charters()) {
       if (c.phase !== "running" || !c.acknowledged) continue;
       try {
         const claimable = (await this.rpc(() => this.market.claimable(c.charterId))) as bigint;
-        if (claimable > 0n) await this.send(() => this.writer.claim(c.charterId));
+        if (claimable === 0n) continue;
+        const receipt = await this.send(() => this.writer.claim(c.charterId));
+        for (const log of receipt?.logs ?? []) {
+          const parsed = this.market.interface.parseLog(log);
+          if (parsed?.name !== "PaymentClaimed") continue;
+          this.o.metrics?.claims.inc();
+          this.o.metrics?.claimedWei.inc(Number(parsed.args.amount as bigint));
+          this.log.info({ charterId: c.charterId, amount: String(parsed.args.amount), fee: String(parsed.args.fee) }, "payment claimed");
+        }
+        const claimed = String((await this.rpc(() => this.market.charter(c.charterId))).claimed);
+        const now = this.charter(c.charterId);
+        if (now) this.put({ ...now, claimed });
       } catch (error) {
         this.log.warn({ charterId: c.charterId, err: String(error) }, "claim failed");
       }
@@ -342,7 +413,8 @@ export class CharterManager {
         if (c && c.phase !== "closed") this.put({ ...c, phase: "closed", endpoints: [], code: "CHARTER_CLOSED", reason: "closed while the daemon was down" });
       }
     }
-    const withContainers = new Set(running.map((m) => m.charterId));
+    await this.recoverUnrecorded();
+    const versionsOf = new Map(running.map((m) => [m.charterId, m.versions]));
     for (const c of this.charters()) {
       if (c.phase === "closed" || c.phase === "failed") continue;
       const state = BigInt((await this.rpc(() => this.market.charter(c.charterId))).state);
@@ -351,19 +423,82 @@ export class CharterManager {
         this.o.inventory.release(c.charterId, "charter-closed");
         continue;
       }
-      if (withContainers.has(c.charterId) && c.phase === "running") continue;
+      const versions = versionsOf.get(c.charterId);
+      if (versions && c.phase === "running") {
+        await this.resumeRollout(c, versions);
+        continue;
+      }
       const stored = await this.storedCurrent(c.deploymentId);
       if (stored) {
         this.put({ ...c, phase: c.phase === "running" ? "waiting" : c.phase });
-        await this.serial(c.charterId, () => this.launch(c.charterId, stored));
+        await this.serial(c.charterId, () => this.launch(c.charterId, stored.manifest, stored.from));
+      } else if (c.phase === "waiting") {
+        this.scheduleFetch(c.charterId);
       }
+    }
+  }
+
+  /**
+   * A charter the bid engine committed (won) that has no record: the process died between the engine's `charterWon`
+   * and the manager's first write, and the watcher's cursor has moved past CharterCreated, so no event will bring it
+   * back. Without this it would never run, and the tenant could cancel it as undelivered.
+   */
+  private async recoverUnrecorded(): Promise<void> {
+    for (const r of this.o.inventory.list()) {
+      if (r.state !== "committed" || r.charterId === undefined || this.charter(r.charterId)) continue;
+      const onChain = await this.rpc(() => this.market.charter(r.charterId!));
+      const state = BigInt(onChain.state);
+      if (state !== CHARTER.Pending && state !== CHARTER.Active) {
+        this.o.inventory.release(r.charterId, "charter-closed");
+        continue;
+      }
+      this.log.warn({ charterId: r.charterId }, "reconcile: a won charter had no record; taking it up");
+      await this.won(BigInt(r.charterId), {
+        charterId: BigInt(r.charterId),
+        orderId: BigInt(r.orderId),
+        deploymentId: BigInt(r.deploymentId),
+        tenant: String(onChain.tenant),
+        resources: r.resources,
+        pricePerSecond: BigInt(onChain.pricePerSecond),
+      });
+    }
+  }
+
+  /**
+   * A running charter with containers: adopted as it is when it runs exactly the deployment's on-chain version;
+   * otherwise a rollout was cut short (DeploymentUpdated is handled after the watcher's cursor moved on), so it is
+   * finished from the stored manifest, or from the peers once one serves it. The first attempt may meet the new
+   * version's half-created containers; the executor removes them on failure, so a second attempt starts clean.
+   */
+  private async resumeRollout(c: CharterRecord, versions: string[]): Promise<void> {
+    const current = String((await this.rpc(() => this.market.deployment(c.deploymentId))).version).toLowerCase();
+    const runs = versions.map((v) => v.toLowerCase());
+    if (runs.length === 1 && runs[0] === current) {
+      if (c.version?.toLowerCase() !== current) this.put({ ...c, version: versions[0] });
+      return;
+    }
+    const stored = this.o.node.store.get(BigInt(c.deploymentId), current);
+    if (!stored) return this.scheduleFetch(c.charterId);
+    this.log.info({ charterId: c.charterId, running: versions, current }, "reconcile: finishing a rollout cut short");
+    for (let attempt = 0; attempt < 2 && this.charter(c.charterId)?.version?.toLowerCase() !== current; attempt++) {
+      await this.serial(c.charterId, () => this.launch(c.charterId, stored.manifest, stored.from));
     }
   }
 
   // ------------------------------------------------------------------ helpers
 
   private put(record: CharterRecord): void {
+    const before = this.charter(record.charterId)?.phase;
     this.o.state.put("charters", record.charterId, { ...record, updatedAt: Date.now() });
+    if (before !== record.phase) this.updateGauge();
+  }
+
+  private updateGauge(): void {
+    const gauge = this.o.metrics?.charters;
+    if (!gauge) return;
+    const counts: Record<CharterPhase, number> = { waiting: 0, starting: 0, running: 0, closed: 0, failed: 0 };
+    for (const c of this.charters()) counts[c.phase]++;
+    for (const [phase, n] of Object.entries(counts)) gauge.set({ phase }, n);
   }
 
   /** Operations on one charter run one after another. */
@@ -377,9 +512,9 @@ export class CharterManager {
     return next;
   }
 
-  private async send(fn: () => Promise<ContractTransactionResponse>): Promise<void> {
+  private async send(fn: () => Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt | null> {
     const tx = await withTimeout(fn(), this.o.txTimeoutMs ?? 120_000, "sending a transaction");
-    await withTimeout(tx.wait(), this.o.txTimeoutMs ?? 120_000, "waiting for a transaction");
+    return withTimeout(tx.wait(), this.o.txTimeoutMs ?? 120_000, "waiting for a transaction");
   }
 
   private rpc<T>(call: () => Promise<T>): Promise<T> {

@@ -42,8 +42,15 @@ export interface ProviderConfig {
   register: { enabled: boolean; stake: bigint };
   /** Where containers' published ports bind and when images are pulled (executor defaults when left out). */
   executor: { publishAddress?: string; pullPolicy?: "never" | "if-missing" | "always" };
-  /** How often running charters' accrued payment is claimed (the charter manager's default when left out). */
-  charters: { claimIntervalMs?: number };
+  /** The charter manager's timings (its defaults when left out). */
+  charters: {
+    /** How often running charters' accrued payment is claimed. */
+    claimIntervalMs?: number;
+    /** The watchdog closes a charter whose workload has not arrived this long before acknowledgeBy. */
+    watchdogMarginSeconds?: number;
+    /** How long a won charter waits for the tenant's push before asking the deployment's other providers. */
+    peerFetchDelayMs?: number;
+  };
   dataDir: string;
 }
 
@@ -154,6 +161,12 @@ export function parseProviderConfig(text: string, source = "provider.yaml", base
   const stake = data.register?.stake;
   const stakeWei = stake === undefined ? 0n : (guard(["register", "stake"], () => parseTokenAmount(String(stake), "stake")) ?? 0n);
 
+  const claimIntervalMs = interval(["charters", "claimInterval"], chartersIn.claimInterval, 0);
+  const watchdogMarginMs = chartersIn.watchdogMargin === undefined ? undefined : interval(["charters", "watchdogMargin"], chartersIn.watchdogMargin, 0);
+  if (watchdogMarginMs !== undefined && (watchdogMarginMs < 1000 || watchdogMarginMs % 1000 !== 0)) {
+    at(["charters", "watchdogMargin"], "must be a whole number of seconds, at least 1s (it is compared with the chain's clock)");
+  }
+
   if (issues.length > 0) throw new ProviderConfigError(sortIssues(issues), source);
 
   return {
@@ -202,8 +215,9 @@ export function parseProviderConfig(text: string, source = "provider.yaml", base
       pullPolicy: executorIn.pullPolicy as ProviderConfig["executor"]["pullPolicy"],
     },
     charters: {
-      claimIntervalMs:
-        chartersIn.claimInterval === undefined ? undefined : interval(["charters", "claimInterval"], chartersIn.claimInterval, 0),
+      claimIntervalMs: chartersIn.claimInterval === undefined ? undefined : claimIntervalMs,
+      watchdogMarginSeconds: watchdogMarginMs === undefined ? undefined : watchdogMarginMs / 1000,
+      peerFetchDelayMs: chartersIn.peerFetchDelay === undefined ? undefined : interval(["charters", "peerFetchDelay"], chartersIn.peerFetchDelay, 0),
     },
     register: { enabled: (data.register?.enabled as boolean | undefined) ?? data.register !== undefined, stake: stakeWei },
     dataDir: resolve(baseDir, String(data.dataDir)),

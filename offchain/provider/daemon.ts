@@ -6,15 +6,16 @@
  * inventory → bid engine → charter manager → API. Tests inject the chain provider and the deployment record.
  */
 import { join } from "node:path";
-import { JsonRpcProvider, Wallet, ZeroAddress } from "ethers";
+import { Contract, JsonRpcProvider, Wallet, ZeroAddress } from "ethers";
 import type { Provider } from "ethers";
 import pino, { type Logger } from "pino";
+import { marketAbi } from "../chain/abis";
 import { readDeployment, type Tom3Deployment } from "../chain/addresses";
 import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../p2p";
 import { createApi, listenApi } from "./api";
 import { BidEngine } from "./bidengine";
-import { CharterManager } from "./charters";
-import { loadProviderKey, resolveCapacity, type ProviderConfig } from "./config";
+import { CharterManager, DEFAULT_WATCHDOG_MARGIN_SECONDS } from "./charters";
+import { loadProviderKey, ProviderConfigError, resolveCapacity, type ProviderConfig } from "./config";
 import { DockerExecutor, type PullPolicy } from "./executor";
 import { Inventory } from "./inventory";
 import { createProviderMetrics, type ProviderMetrics } from "./metrics";
@@ -33,7 +34,7 @@ export interface ProviderDaemonOptions {
   deployment?: Tom3Deployment;
   logger?: Logger;
   executor?: { publishAddress?: string; pullPolicy?: PullPolicy; namePrefix?: string };
-  charters?: { claimIntervalMs?: number; watchdogMarginSeconds?: number };
+  charters?: { claimIntervalMs?: number; watchdogMarginSeconds?: number; peerFetchDelayMs?: number };
   /** API address (`host:port`, port 0 allowed); `config.endpoints.api` when left out; none when both are. */
   api?: string;
 }
@@ -89,6 +90,8 @@ export class ProviderDaemon {
     const signer = new SerialSigner(this.wallet);
     const deployment = this.o.deployment ?? (await this.deploymentRecord(provider));
     const market = deployment.contracts.market;
+    const chartersOptions = { ...definedOnly(config.charters), ...this.o.charters };
+    await this.checkWatchdogMargin(provider, market, chartersOptions.watchdogMarginSeconds ?? DEFAULT_WATCHDOG_MARGIN_SECONDS);
     const log = (name: string) => this.log.child({ part: name });
 
     this.state = new StateStore(join(config.dataDir, "state"));
@@ -178,9 +181,9 @@ export class ProviderDaemon {
       node: this.node,
       rpcTimeoutMs: config.timeouts.rpcMs,
       txTimeoutMs: config.timeouts.transactionMs,
+      metrics: this.metrics,
       logger: log("charters"),
-      ...definedOnly(config.charters),
-      ...this.o.charters,
+      ...chartersOptions,
     });
     // Subscribers before the watcher starts, so no batch is missed; the bid engine first, so charterWon precedes
     // the manager's own handling of the same batch.
@@ -229,6 +232,24 @@ export class ProviderDaemon {
       }
     }
     this.status = "stopped";
+  }
+
+  /**
+   * A margin at least the market's start timeout would close every charter the moment it is won: refuse to start,
+   * naming the field (the start timeout is a market parameter, so only the chain can say).
+   */
+  private async checkWatchdogMargin(provider: Provider, market: string, marginSeconds: number): Promise<void> {
+    const startTimeout = BigInt(await new Contract(market, marketAbi, provider).startTimeout());
+    if (BigInt(marginSeconds) < startTimeout) return;
+    throw new ProviderConfigError(
+      [
+        {
+          path: "charters.watchdogMargin",
+          message: `${marginSeconds} s is not shorter than the market's start timeout (${startTimeout} s): every charter would be closed before its workload could arrive`,
+        },
+      ],
+      this.o.config.source,
+    );
   }
 
   private async deploymentRecord(provider: Provider): Promise<Tom3Deployment> {

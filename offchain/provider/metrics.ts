@@ -13,6 +13,10 @@ export interface ProviderMetrics {
   watcherLag: Gauge;
   watcherBlock: Gauge;
   rpcErrors: Counter;
+  charters: Gauge<"phase">;
+  claims: Counter;
+  claimedWei: Counter;
+  workloadRefusals: Counter<"code">;
 }
 
 export function createProviderMetrics(registry: Registry = new Registry()): ProviderMetrics {
@@ -43,5 +47,23 @@ export function createProviderMetrics(registry: Registry = new Registry()): Prov
       registers: [registry],
     }),
     rpcErrors: new Counter({ name: "tom3_provider_rpc_errors_total", help: "Failed RPC polls", registers: [registry] }),
+    charters: new Gauge({
+      name: "tom3_provider_charters",
+      help: "Charters this provider holds, by phase (waiting, starting, running, closed, failed)",
+      labelNames: ["phase"],
+      registers: [registry],
+    }),
+    claims: new Counter({ name: "tom3_provider_claims_total", help: "Payment claims mined (PaymentClaimed)", registers: [registry] }),
+    claimedWei: new Counter({
+      name: "tom3_provider_claimed_wei_total",
+      help: "TOM3 wei claimed (the PaymentClaimed amounts, before the protocol fee)",
+      registers: [registry],
+    }),
+    workloadRefusals: new Counter({
+      name: "tom3_provider_workload_verification_failures_total",
+      help: "Workloads refused by the charter manager, by code (VERSION_MISMATCH: not the on-chain version; NO_MATCHING_GROUP: no placement group matches the order)",
+      labelNames: ["code"],
+      registers: [registry],
+    }),
   };
 }

@@ -2,7 +2,9 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ATTR, createOrder, defaultSpec, marketFixture, type MarketFixture } from "../../market/fixtures";
-import type { BidDecision, DeclineDecision, WonOrder } from "../../../offchain/provider";
+import { zeroPadValue } from "ethers";
+import type { Filter, FilterByBlockHash, Log, Provider, TransactionRequest } from "ethers";
+import { topicOf, type BidDecision, type DeclineDecision, type WonOrder } from "../../../offchain/provider";
 import { CHEAP_PRICING, eventually, marketSide, type Side } from "./helpers";
 
 describe("provider bid engine", function () {
@@ -166,5 +168,64 @@ describe("provider bid engine", function () {
     expect(again.bidId).to.equal(before.bidId);
     expect(await fx.market.bidCount()).to.equal(bids);
     expect(second.inventory.get(orderId)?.state).to.equal("reserved");
+  });
+
+  describe("a bid mined before a crash that neither the state nor the log lookup saw", function () {
+    /**
+     * A node that lags behind the chain (one backend of a load-balanced RPC): it never returns this provider's
+     * BidPlaced logs and, with `staleCheckBid`, answers checkBid from before the bid. Transactions still reach the
+     * real chain, which refuses a second bid with MarketDuplicateBid.
+     */
+    function laggingNode(inner: Provider, self: string, staleCheckBid: boolean): Provider {
+      const selfTopic = zeroPadValue(self, 32).toLowerCase();
+      const checkBid = fx.market.interface.getFunction("checkBid")!;
+      const hidden = (l: Log) => l.topics[0] === topicOf("BidPlaced") && l.topics[3]?.toLowerCase() === selfTopic;
+      return new Proxy(inner, {
+        get(target, property) {
+          if (property === "getLogs") return async (filter: Filter | FilterByBlockHash) => (await target.getLogs(filter)).filter((l) => !hidden(l));
+          if (property === "call" && staleCheckBid) {
+            return async (tx: TransactionRequest) =>
+              String(tx.data ?? "").startsWith(checkBid.selector) ? fx.market.interface.encodeFunctionResult(checkBid, [true, "0x"]) : target.call(tx);
+          }
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    }
+
+    /** The crashed process's bid, at a price the new process would not choose. */
+    async function bidBeforeTheCrash(orderId: bigint): Promise<bigint> {
+      await fx.market.connect(fx.provider1).placeBid(orderId, 600n, defaultSpec().resources);
+      return fx.market.bidCount();
+    }
+
+    it("adopts it when checkBid names the duplicate, keeping the reservation", async function () {
+      const orderId = await createOrder(fx);
+      const bidId = await bidBeforeTheCrash(orderId);
+      const p1 = await side(fx, fx.provider1, { provider: laggingNode(ethers.provider, fx.provider1.address, false) });
+      const d = (await p1.engine.waitForDecision(orderId)) as BidDecision;
+      expect(d).to.include({ kind: "bid", bidId: String(bidId), price: "600" });
+      expect(d.outcome).to.equal(undefined);
+      expect(p1.inventory.get(orderId)?.state).to.equal("reserved");
+      expect(await fx.market.bidCount()).to.equal(bidId);
+    });
+
+    it("adopts it when placeBid is refused with MarketDuplicateBid, and wins with it", async function () {
+      const orderId = await createOrder(fx);
+      const bidId = await bidBeforeTheCrash(orderId);
+      const p1 = await side(fx, fx.provider1, { provider: laggingNode(ethers.provider, fx.provider1.address, true) });
+      const won: bigint[] = [];
+      p1.engine.on("charterWon", (charterId) => won.push(charterId));
+      const d = (await p1.engine.waitForDecision(orderId)) as BidDecision;
+      expect(d).to.include({ kind: "bid", bidId: String(bidId), price: "600" });
+      expect(p1.inventory.get(orderId)?.state).to.equal("reserved");
+      expect(await fx.market.bidCount()).to.equal(bidId);
+      expect(await p1.metrics.registry.getSingleMetricAsString("tom3_provider_declines_total")).not.to.contain("MarketDuplicateBid");
+
+      await fx.market.connect(fx.tenant).matchOrder(orderId);
+      await eventually(() => won.length === 1, 10_000, "the win");
+      expect((p1.engine.decision(orderId) as BidDecision).outcome).to.equal("won");
+      expect(p1.inventory.get(orderId)?.state).to.equal("committed");
+    });
   });
 });

@@ -4,17 +4,18 @@
  * examples/hello.yaml and pushes it with its own manifest node; the daemon bids, wins, runs, acknowledges, claims
  * and tears down. Everything the daemon's key labelled is removed afterwards, even on failure.
  */
+import { join } from "node:path";
 import { expect } from "chai";
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet } from "ethers";
 import { parseManifest, requirementSpecs } from "../../../offchain/manifest";
-import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../../../offchain/p2p";
-import { ProviderDaemon, logsAuthMessage, parseProviderConfig, type CharterRecord } from "../../../offchain/provider";
+import { ChainAuthorizer, createManifestNode, ManifestStore, type ManifestNode } from "../../../offchain/p2p";
+import { ProviderDaemon, StateStore, logsAuthMessage, parseProviderConfig, type CharterRecord } from "../../../offchain/provider";
 import { buildSampleImages } from "../../../offchain/provider/executor";
 import type { Tom3Deployment } from "../../../offchain/chain/deployment";
 import { deployTom3, type Tom3Suite } from "../../fixtures/deploy";
-import { HELLO_BYTES, HELLO_VERSION, OTHER, OTHER_BYTES, OTHER_VERSION, ROLE, hardhatKey } from "../p2p/helpers";
+import { HELLO, HELLO_BYTES, HELLO_VERSION, OTHER, OTHER_BYTES, OTHER_VERSION, ROLE, hardhatKey } from "../p2p/helpers";
 import { cleanUp, docker, httpGet, leftovers } from "./executor/helpers";
 import { LABEL } from "../../../offchain/provider/executor";
 import { eventually, tempDir } from "./helpers";
@@ -32,20 +33,20 @@ describe("provider daemon", function () {
   let record: Tom3Deployment;
 
   /** A daemon on `dataDir` with the provider's key: a second one is the first one restarted. */
-  async function startDaemon(): Promise<ProviderDaemon> {
+  async function startDaemon(as = { key, dataDir, region: "eu-west" }): Promise<ProviderDaemon> {
     const started = new ProviderDaemon({
-      config: config(dataDir),
-      env: { TEST_PROVIDER_KEY: key.privateKey },
+      config: config(as.dataDir, as.region),
+      env: { TEST_PROVIDER_KEY: as.key.privateKey },
       provider: hre.ethers.provider,
       deployment: record,
-      executor: { publishAddress: "127.0.0.1", pullPolicy: "never", namePrefix: `tom3d-${key.address.slice(2, 10).toLowerCase()}-` },
-      charters: { claimIntervalMs: 300, watchdogMarginSeconds: 60 },
+      executor: { publishAddress: "127.0.0.1", pullPolicy: "never", namePrefix: `tom3d-${as.key.address.slice(2, 10).toLowerCase()}-` },
+      charters: { claimIntervalMs: 300, watchdogMarginSeconds: 60, peerFetchDelayMs: 300 },
     });
     await started.start();
     return started;
   }
 
-  const config = (dir: string) =>
+  const config = (dir: string, region = "eu-west") =>
     parseProviderConfig(
       `
 chain:
@@ -55,7 +56,7 @@ chain:
   pollInterval: 100ms
 key: { keyEnv: TEST_PROVIDER_KEY }
 endpoints: { listen: [/ip4/127.0.0.1/tcp/0], api: "127.0.0.1:0" }
-attributes: { region: eu-west }
+attributes: { region: ${region} }
 capacity: { cpu: 4, memory: 4Gi, storage: 10Gi, bandwidth: 1Gbps }
 pricing: { strategy: linear, cpu: 10, memory: 10, storage: 1, bandwidth: 1, marginBps: 0, floor: 10 }
 register: { enabled: true, stake: "0" }
@@ -169,7 +170,13 @@ dataDir: ${dir}
     expect((await api("/orders/abc/decision")).status).to.equal(400);
     const detail = await api(`/charters/${orderId}`);
     expect(detail.body).to.include({ phase: "running", version: HELLO_VERSION });
-    expect((await fetch(`${daemon.apiUrl}/metrics`).then((r) => r.text()))).to.match(/tom3_provider_bids_sent_total \d/);
+    const metrics = await fetch(`${daemon.apiUrl}/metrics`).then((r) => r.text());
+    expect(metrics).to.match(/tom3_provider_bids_sent_total \d/);
+    expect(metrics).to.match(/^tom3_provider_charters\{phase="running"\} 1$/m);
+    expect(metrics).to.match(/^tom3_provider_claims_total [1-9]\d*$/m);
+    const claimedWei = Number(/^tom3_provider_claimed_wei_total (\S+)$/m.exec(metrics)?.[1]);
+    expect(claimedWei).to.be.greaterThan(0);
+    expect(claimedWei).to.be.at.most(Number((await suite.market.charter(orderId)).claimed));
 
     // Logs: the tenant's signature only.
     const logs = `/charters/${orderId}/logs`;
@@ -192,6 +199,11 @@ dataDir: ${dir}
     await eventually(() => charter(orderId).phase === "closed", 30_000, "the charter to close");
     expect(await leftovers(key.address)).to.deep.equal({ containers: [], networks: [] });
     expect(daemon.inventory.get(orderId)).to.equal(undefined);
+    expect((await api(`/charters/${orderId}`)).body).to.include({ phase: "closed", code: "CHARTER_CLOSED" });
+    expect((await api("/status")).body.reserved).to.deep.include({ cpuMillis: 0 });
+    const after = await fetch(`${daemon.apiUrl}/metrics`).then((r) => r.text());
+    expect(after).to.match(/^tom3_provider_charters\{phase="running"\} 0$/m);
+    expect(after).to.match(/^tom3_provider_charters\{phase="closed"\} 1$/m);
   });
 
   it("never starts a workload whose version is not the chain's, and the watchdog closes the charter with a reason", async function () {
@@ -204,6 +216,9 @@ dataDir: ${dir}
     // ...and the charter manager checks again whatever reaches it.
     await daemon.charters.offer({ deploymentId, version: OTHER_VERSION, manifest: parseManifest(OTHER) });
     expect(charter(orderId)).to.include({ phase: "waiting", code: "VERSION_MISMATCH" });
+    expect(await fetch(`${daemon.apiUrl}/metrics`).then((r) => r.text())).to.match(
+      /^tom3_provider_workload_verification_failures_total\{code="VERSION_MISMATCH"\} 1$/m,
+    );
     expect((await leftovers(key.address)).containers).to.deep.equal([]);
 
     const { acknowledgeBy } = await suite.market.charter(orderId);
@@ -267,5 +282,122 @@ dataDir: ${dir}
     await suite.market.connect(tenant).closeCharter(lostContainers.charterId);
     await eventually(() => charter(lostContainers.charterId).phase === "closed", 30_000, "the close");
     expect(await leftovers(key.address)).to.deep.equal({ containers: [], networks: [] });
+  });
+
+  it("after a crash between steps: takes up a won charter that has no record, and finishes a rollout cut short", async function () {
+    const unrecorded = await running();
+    const rolling = await running();
+    const tenant = (await hre.ethers.getSigners())[ROLE.tenant];
+    const idsOf = async (charterId: bigint) => {
+      const filters = JSON.stringify({ label: [`${LABEL.provider}=${key.address}`, `${LABEL.charter}=${charterId}`] });
+      return (await docker.listContainers({ all: true, filters })).map((c) => c.Id).sort();
+    };
+    const containersBefore = await idsOf(unrecorded.charterId);
+
+    // The update is seen (the cursor moves past it) but its workload has not arrived when the process dies.
+    await suite.market.connect(tenant).updateDeployment(rolling.deploymentId, OTHER_VERSION);
+    const seen = await hre.ethers.provider.getBlockNumber();
+    await eventually(() => (daemon.watcher.status.cursor?.block ?? 0) >= seen, 20_000, "the update to be seen");
+    await daemon.stop();
+    // While down: the workload reaches the store (as a push would have), and the record of the other charter is
+    // lost, as if the process died between the bid engine's win and the charter manager's first write.
+    new ManifestStore(join(dataDir, "manifests")).put({
+      deploymentId: rolling.deploymentId,
+      version: OTHER_VERSION,
+      bytes: OTHER_BYTES,
+      manifest: parseManifest(OTHER),
+      from: "",
+      storedAt: Date.now(),
+    });
+    const state = new StateStore(join(dataDir, "state"));
+    state.put("charters", String(unrecorded.charterId), undefined);
+    state.close();
+
+    daemon = await startDaemon();
+    expect(charter(unrecorded.charterId)).to.include({ phase: "running", version: HELLO_VERSION });
+    expect(await idsOf(unrecorded.charterId)).to.deep.equal(containersBefore); // adopted, not recreated
+    expect(daemon.inventory.get(unrecorded.charterId)?.state).to.equal("committed");
+    expect(charter(rolling.charterId)).to.include({ phase: "running", version: OTHER_VERSION });
+    expect(await versionsOf(rolling.charterId)).to.deep.equal([OTHER_VERSION]);
+
+    for (const { charterId } of [unrecorded, rolling]) await suite.market.connect(tenant).closeCharter(charterId);
+    await eventually(() => charter(unrecorded.charterId).phase === "closed" && charter(rolling.charterId).phase === "closed", 30_000, "the closes");
+    expect(await leftovers(key.address)).to.deep.equal({ containers: [], networks: [] });
+  });
+
+  it("a charter that reaches its end: containers and networks removed, reservation released, closed on chain and in the API", async function () {
+    const { charterId } = await running();
+    expect(daemon.inventory.get(charterId)?.state).to.equal("committed");
+    const { endsAt } = await suite.market.charter(charterId);
+    await time.increaseTo(endsAt);
+    await eventually(() => charter(charterId).phase === "closed", 30_000, "the end");
+    expect(charter(charterId)).to.include({ code: "ENDED", reason: "the charter reached its end" });
+    expect(await leftovers(key.address)).to.deep.equal({ containers: [], networks: [] });
+    expect(daemon.inventory.get(charterId)).to.equal(undefined);
+    const onChain = await suite.market.charter(charterId);
+    expect(onChain.state).to.equal(3n); // the provider closed it once its time was over
+    const detail = await api(`/charters/${charterId}`);
+    expect(detail.body).to.include({ phase: "closed", code: "ENDED" });
+    expect(detail.body.endpoints).to.deep.equal([]);
+    expect((await api("/status")).body.reserved).to.deep.include({ cpuMillis: 0, memoryMiB: 0 });
+  });
+
+  it("a provider the tenant did not reach fetches the workload from the deployment's other provider", async function () {
+    this.timeout(240_000);
+    // Two groups, one per region: each provider wins one charter of the same deployment.
+    const twoRegions = HELLO.replace(/placement:[\s\S]*?(?=duration:)/, `placement:
+  eu:
+    attributes: { region: eu-west }
+    maxPricePerSecond: 120
+    minReputation: 0
+    services: [web]
+  us:
+    attributes: { region: us-east }
+    maxPricePerSecond: 120
+    minReputation: 0
+    services: [api]
+`).replace("to: [web]         # only web may connect", "to: [global]");
+    const parsed = parseManifest(twoRegions);
+    const specs = requirementSpecs(parsed);
+    expect(specs.map((s) => s.group)).to.deep.equal(["eu", "us"]);
+
+    const keyB = Wallet.createRandom();
+    const [deployer, tenant] = await hre.ethers.getSigners();
+    await deployer.sendTransaction({ to: keyB.address, value: 10n * ONE });
+    let daemonB: ProviderDaemon | undefined;
+    try {
+      daemonB = await startDaemon({ key: keyB, dataDir: tempDir(), region: "us-east" });
+      await suite.market.connect(tenant).createDeployment(parsed.version);
+      const deploymentId = await suite.market.deploymentCount();
+      const orderIds: bigint[] = [];
+      for (const { spec } of specs) {
+        await suite.market.connect(tenant).createOrder(deploymentId, spec);
+        orderIds.push(await suite.market.orderCount());
+      }
+      const [eu, us] = orderIds;
+      expect((await daemon.engine.waitForDecision(eu)).kind).to.equal("bid");
+      expect((await daemonB.engine.waitForDecision(us)).kind).to.equal("bid");
+      for (const id of orderIds) await suite.market.connect(tenant).matchOrder(id);
+      await eventually(() => daemon.charters.charter(eu) !== undefined && daemonB!.charters.charter(us) !== undefined, 20_000, "both wins");
+      expect(daemonB.charters.charter(us)!.phase).to.equal("waiting");
+
+      // The tenant reaches only provider A.
+      expect((await push(deploymentId, new TextEncoder().encode(twoRegions))).status).to.equal("OK");
+      await eventually(() => charter(eu).phase === "running", 60_000, "A to run its group");
+      await eventually(() => daemonB!.charters.charter(us)!.phase === "running", 60_000, "B to fetch from A and run its group");
+      const b = daemonB.charters.charter(us)!;
+      expect(b).to.include({ version: parsed.version, deliveredBy: key.address, acknowledged: true });
+      expect(charter(eu).deliveredBy).to.equal(tenantAddress);
+      expect((await suite.market.charter(us)).state).to.equal(2n); // Active
+      expect(b.services).to.deep.equal(["api"]);
+
+      await suite.market.connect(tenant).closeDeployment(deploymentId);
+      await eventually(() => charter(eu).phase === "closed" && daemonB!.charters.charter(us)!.phase === "closed", 30_000, "both closes");
+      expect(await leftovers(keyB.address)).to.deep.equal({ containers: [], networks: [] });
+      expect(await leftovers(key.address)).to.deep.equal({ containers: [], networks: [] });
+    } finally {
+      await daemonB?.stop();
+      await cleanUp(keyB.address);
+    }
   });
 });

@@ -118,6 +118,22 @@ describe("provider config", function () {
     expect(config.timeouts).to.deep.equal({ rpcMs: 10_000, transactionMs: 120_000, expiryGraceSeconds: 300 });
     expect(config.register).to.deep.equal({ enabled: true, stake: 1000n * 10n ** 18n });
     expect(config.dataDir).to.equal("/etc/tom3/data");
+    expect(config.charters).to.deep.equal({ claimIntervalMs: 3_600_000, watchdogMarginSeconds: 60, peerFetchDelayMs: 5_000 });
+  });
+
+  it("takes the watchdog margin in whole seconds, with a located error otherwise", function () {
+    const margin = (value: string) => example.replace("watchdogMargin: 60s", `watchdogMargin: ${value}`);
+    expect(parseProviderConfig(margin("2m")).charters.watchdogMarginSeconds).to.equal(120);
+    expect(parseProviderConfig(margin("90")).charters.watchdogMarginSeconds).to.equal(90);
+    const line = example.split("\n").findIndex((l) => l.includes("watchdogMargin")) + 1;
+    expect(refused(margin("1500ms"))).to.equal(
+      `provider.yaml:${line}:19: charters.watchdogMargin: must be a whole number of seconds, at least 1s (it is compared with the chain's clock)`,
+    );
+    expect(refused(margin("0s"))).to.contain(`provider.yaml:${line}:19: charters.watchdogMargin: must be a whole number of seconds`);
+    expect(refused(margin("soon"))).to.equal(
+      `provider.yaml:${line}:19: charters.watchdogMargin: "soon" is not valid here (expected a duration like "2s", "500ms" or "5m")`,
+    );
+    expect(refused(margin("60s\n  watchdog: 1m"))).to.match(/charters\.watchdog: unknown key \(expected one of: claimInterval, watchdogMargin, peerFetchDelay\)/);
   });
 
   it("locates every problem by path and line:column, never a stack trace", function () {
