@@ -287,11 +287,24 @@ export class BidEngine extends EventEmitter<BidEngineEvents> {
     try {
       tx = await this.send(() => this.writer.placeBid(e.orderId, priced.price, offered) as Promise<ContractTransactionResponse>);
     } catch (error) {
-      const decoded = decodeContractError(error, { contract: "market" });
-      if (!decoded) throw error; // no revert: the RPC failed; the watcher retries the batch
-      if (isTom3Error(decoded, "MarketDuplicateBid")) return this.adoptBid(bid, decoded.args.bidId);
+      let refusal = decodeContractError(error, { contract: "market" });
+      if (!refusal) throw error; // no revert: the RPC failed; the watcher retries the batch
+      if (refusal.contract === undefined) {
+        // Not one of the Market's own refusals (a revert without data: e.g. the node mined the bid and it ran out of
+        // the gas estimated against an older state, as a rival bid landed in between). Ask the contract again: if the
+        // bid still qualifies the failure was transient and the watcher retries the batch; otherwise the contract
+        // names the reason.
+        this.log.warn({ orderId: id, err: String(error).slice(0, 500) }, "placeBid failed without a Market reason; checking again");
+        const [still, again] = (await this.rpc(() => this.market.checkBid(e.orderId, this.o.self, priced.price, offered))) as [
+          boolean,
+          string,
+        ];
+        if (still) throw error;
+        refusal = decodeRevertData(again, { contract: "market" });
+      }
+      if (isTom3Error(refusal, "MarketDuplicateBid")) return this.adoptBid(bid, refusal.args.bidId);
       this.release(id, "declined");
-      return this.decline(base, decoded.code, decoded.message);
+      return this.decline(base, refusal.code, refusal.message);
     }
     const sent: BidDecision = { ...bid, txHash: tx.hash };
     this.record(sent);

@@ -170,6 +170,29 @@ describe("provider bid engine", function () {
     expect(second.inventory.get(orderId)?.state).to.equal("reserved");
   });
 
+  it("retries a bid that ran out of gas on chain (a rival's bid changed the state after estimation) instead of declining", async function () {
+    // The node mines the first placeBid with too little gas, as when a rival bid lands between the estimate and the
+    // block: the revert has no data, so only checkBid can tell whether the bid still qualifies.
+    let starved = 0;
+    const signer = new Proxy(fx.provider1, {
+      get(target, property) {
+        if (property === "sendTransaction") {
+          return (tx: TransactionRequest) => target.sendTransaction(starved++ === 0 ? { ...tx, gasLimit: 60_000n } : tx);
+        }
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const p1 = await side(fx, signer);
+    const orderId = await createOrder(fx);
+    const d = await p1.engine.waitForDecision(orderId);
+    expect(starved).to.be.greaterThan(1);
+    expect(d, JSON.stringify(d)).to.include({ kind: "bid", price: "539" });
+    expect((await fx.market.bid(BigInt((d as BidDecision).bidId!))).provider).to.equal(fx.provider1.address);
+    expect(p1.inventory.get(orderId)?.state).to.equal("reserved");
+    expect(await p1.metrics.registry.getSingleMetricAsString("tom3_provider_declines_total")).not.to.contain("RevertWithoutData");
+  });
+
   describe("a bid mined before a crash that neither the state nor the log lookup saw", function () {
     /**
      * A node that lags behind the chain (one backend of a load-balanced RPC): it never returns this provider's
