@@ -2,7 +2,7 @@
  * What the provider daemon tests share: the market fixture (tenant, three registered providers) and a market side
  * (state, inventory, watcher, bid engine) for one provider, polling the in-process Hardhat chain.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ethers } from "hardhat";
@@ -20,8 +20,16 @@ export const PRICING: PricingConfig = { strategy: "linear", cpu: 100n, memory: 2
 /** The same order at 50 per CPU → 100 + 80 + 10 + 200 = 390, +10 % = 429 wei/s. */
 export const CHEAP_PRICING: PricingConfig = { ...PRICING, cpu: 50n };
 
+const made: string[] = [];
+process.once("exit", () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh data dir, removed when the test process exits. */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "tom3-provider-"));
+  const dir = mkdtempSync(join(tmpdir(), "tom3-provider-"));
+  made.push(dir);
+  return dir;
 }
 
 export interface Side {
