@@ -182,7 +182,7 @@ export function createApi(o: ApiOptions): express.Express {
     wrap(async (req, res) => {
       const id = BigInt(idOf(String(req.params.id)));
       if (!o.node) throw refuse("UNAVAILABLE", "this provider takes manifests over p2p only");
-      const header = (name: string): string | undefined => req.get(name)?.trim();
+      const header = (name: string): string | undefined => req.get(name)?.trim() || undefined;
       const signature = header(MANIFEST_UPLOAD_HEADERS.signature);
       if (signature === undefined) {
         throw refuse(
