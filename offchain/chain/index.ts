@@ -22,3 +22,4 @@ export * from "./attributes";
 export * from "./errors";
 export * from "./units";
 export * from "./permit";
+export * from "./manifest-upload";

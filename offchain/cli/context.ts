@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { JsonRpcProvider, Network, Wallet } from "ethers";
 import { DEFAULT_DEPLOYMENTS_DIR } from "../chain/addresses";
-import type { OnProgress, Tom3Client } from "../sdk";
+import type { DeliveryTransport, OnProgress, Tom3Client } from "../sdk";
 import { CliError } from "./errors";
 
 export interface GlobalOptions {
@@ -105,7 +105,7 @@ export function loadSigner(options: GlobalOptions, required: boolean): Wallet | 
 export async function createClient(
   options: GlobalOptions,
   needsKey: boolean,
-  extra: { onProgress?: OnProgress; deliver?: boolean; cleanups?: (() => Promise<void>)[] } = {},
+  extra: { onProgress?: OnProgress; deliver?: DeliveryTransport | false; cleanups?: (() => Promise<void>)[] } = {},
 ): Promise<Tom3Client> {
   // The key first: a missing key is the user's to fix before any network round trip.
   const wallet = loadSigner(options, needsKey);
@@ -120,7 +120,7 @@ export async function createClient(
   });
   if (!extra.deliver || !wallet) return client;
   const { createDelivery } = await import("./delivery");
-  const { delivery, stop } = await createDelivery(wallet.privateKey, provider, client.deployment);
+  const { delivery, stop } = await createDelivery(wallet, provider, client.deployment, extra.deliver);
   extra.cleanups?.unshift(stop);
   return new Tom3Client({ runner: client.signer!, deployment: client.deployment, delivery, ...settings });
 }

@@ -15,6 +15,8 @@ const SENTENCE_ERRORS = new Set([
   "Tom3InputError",
   "Tom3NotDeployedError",
   "Tom3DeliveryError",
+  "Tom3DeliveryRefusedError",
+  "Tom3DeliveryFailedError",
   "Tom3TransactionError",
   "UnsupportedEndpointError",
 ]);

@@ -10,7 +10,8 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { parseDurationSeconds, parseTokenAmount } from "../chain/units";
 import type { ParsedManifest } from "../manifest";
-import type { Tom3Client, Tom3ProgressEvent } from "../sdk";
+import type { DeliveryTransport, Tom3Client, Tom3ProgressEvent } from "../sdk";
+import { DELIVERY_TRANSPORTS } from "./delivery";
 import { createClient, defaultDeploymentsDir, defaultRpcUrl, DEFAULT_KEY_ENV } from "./context";
 import type { GlobalOptions } from "./context";
 import { CliError, describeFailure } from "./errors";
@@ -81,9 +82,13 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
     const line = progressLine(event);
     if (line !== undefined) io.stderr(`${line}\n`);
   };
-  const client = async (needsKey: boolean, withDelivery = false): Promise<Tom3Client> => {
-    return createClient(globals(), needsKey, { onProgress, deliver: withDelivery, cleanups });
+  const client = async (needsKey: boolean, delivery: DeliveryTransport | false = false): Promise<Tom3Client> => {
+    return createClient(globals(), needsKey, { onProgress, deliver: delivery, cleanups });
   };
+  const deliveryOption = () =>
+    new Option("--delivery <transport>", "how to send the workload: p2p (libp2p), http (signed upload to the provider's API), or auto (p2p, then http)")
+      .choices(DELIVERY_TRANSPORTS)
+      .default("auto");
   const action =
     <A extends unknown[]>(fn: (...args: A) => Promise<Result>) =>
     async (...args: A): Promise<void> => {
@@ -100,12 +105,13 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
     .option("--no-deliver", "stop once the orders are matched (do not send the workload)")
     .option("--no-permit", "deposit with approve + deposit instead of a permit signature")
     .option("--timeout <duration>", "how long to wait for matches after the window closes, and for acknowledgements")
+    .addOption(deliveryOption())
     .action(
-      action(async (file: string, options: { wait: boolean; deliver: boolean; permit: boolean; timeout?: string }) => {
+      action(async (file: string, options: { wait: boolean; deliver: boolean; permit: boolean; timeout?: string; delivery: DeliveryTransport }) => {
         const text = readText(file);
         await parseText(text, file); // refuse a bad manifest before connecting anywhere
         const timeoutMs = options.timeout ? durationOption("--timeout", options.timeout) * 1000 : undefined;
-        const tom3 = await client(true, options.deliver && options.wait);
+        const tom3 = await client(true, options.deliver && options.wait && options.delivery);
         const deployed = await tom3.deployManifest({ manifest: text, source: file, permit: options.permit });
         const json: Record<string, unknown> = {
           deploymentId: deployed.deploymentId,
@@ -130,8 +136,14 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         if (!options.deliver || matches.matched.length === 0) return { json, text: text_ };
 
         const charterIds = matches.matched.map((m) => m.charterId);
-        const delivery = await tom3.deliverWorkload({ deploymentId: deployed.deploymentId, manifest: text, charterIds });
+        const delivery = await tom3.deliverWorkload({
+          deploymentId: deployed.deploymentId,
+          manifest: text,
+          charterIds,
+          transport: options.delivery,
+        });
         json.delivered = delivery.delivered;
+        for (const d of delivery.delivered) text_.push(`charter ${d.charterId}: workload delivered via ${d.endpoint}`);
         const acks = await tom3.waitForAcknowledgements({ charterIds, timeoutMs });
         json.acknowledged = acks.acknowledged;
         json.unacknowledged = acks.unacknowledged;
@@ -176,13 +188,20 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
     .argument("<deployment>", "deployment id")
     .argument("<manifest>", "the new manifest file")
     .option("--no-deliver", "only put the new version on chain")
+    .addOption(deliveryOption())
     .action(
-      action(async (id: string, file: string, options: { deliver: boolean }) => {
+      action(async (id: string, file: string, options: { deliver: boolean; delivery: DeliveryTransport }) => {
         const deploymentId = idArgument("deployment", id);
         const text = readText(file);
         await parseText(text, file);
-        const tom3 = await client(true, options.deliver);
-        const result = await tom3.updateDeployment({ deploymentId, manifest: text, source: file, deliver: options.deliver });
+        const tom3 = await client(true, options.deliver && options.delivery);
+        const result = await tom3.updateDeployment({
+          deploymentId,
+          manifest: text,
+          source: file,
+          deliver: options.deliver,
+          transport: options.delivery,
+        });
         return {
           json: result,
           text: [

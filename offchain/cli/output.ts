@@ -46,6 +46,8 @@ export function progressLine(event: Tom3ProgressEvent): string | undefined {
       return `  delivering to ${event.endpoint} (charter ${event.charterId})`;
     case "deliveryFailed":
       return `  ${event.endpoint}: ${event.error}`;
+    case "deliveryRetrying":
+      return `  ${event.provider} refused for now (${event.code}): trying again in ${event.delayMs} ms (attempt ${event.attempt + 1})`;
     case "delivered":
       return `delivered to ${event.provider} via ${event.endpoint}`;
     case "charterAcknowledged":

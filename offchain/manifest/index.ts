@@ -3,7 +3,14 @@
  * chain) and the orders it makes. See README.md beside this file.
  */
 export { ManifestError, formatIssue, type ManifestIssue } from "./errors";
-export { MANIFEST_SCHEMA_ID, parseManifest, type ParseManifestOptions } from "./manifest";
+export {
+  MANIFEST_SCHEMA_ID,
+  parseCanonicalManifest,
+  parseManifest,
+  type ParseCanonicalManifestOptions,
+  type ParseManifestOptions,
+} from "./manifest";
+export { keccak256Bytes } from "./hash";
 export { attributeHash, requirementSpecs, type GroupRequirement, type RequirementSpec, type Resources } from "./spec";
 export type {
   NormalisedExpose,

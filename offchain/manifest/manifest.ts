@@ -8,10 +8,10 @@
  */
 import Ajv, { type ErrorObject } from "ajv";
 import canonicalize from "canonicalize";
-import { keccak256, toUtf8Bytes } from "ethers";
+import { keccak256Bytes } from "./hash";
 import { formatPath, ManifestError, type ManifestIssue, type PathSegment } from "./errors";
 import schema from "./schema.json";
-import { readManifestSource, type Data, type ManifestSource } from "./source";
+import { dataSource, readManifestSource, type Data, type ManifestSource } from "./source";
 import { groupRequirements } from "./spec";
 import type {
   NormalisedExpose,
@@ -53,7 +53,49 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   if (typeof text !== "string") {
     throw new ManifestError([{ path: "", message: "a manifest is YAML text" }], sourceName);
   }
-  const source = readManifestSource(text);
+  return fromSource(readManifestSource(text), sourceName);
+}
+
+export interface ParseCanonicalManifestOptions extends ParseManifestOptions {
+  /**
+   * keccak256 of the text's UTF-8 bytes, when the caller has just computed it (a receiver checks it against the
+   * chain before parsing): it is the version of a text that proves canonical, so it is not computed twice.
+   */
+  version?: string;
+}
+
+/**
+ * Reads a manifest sent in its canonical form (the RFC 8785 JSON whose keccak256 is the deployment version), as
+ * peers exchange it: JSON parsing instead of YAML, and the same rules as `parseManifest`. The normal form is turned
+ * back into a manifest (units written in their base unit, defaults left out), checked and normalised again, and
+ * must serialise to exactly `text`: anything that is not the canonical form of a valid manifest is refused with a
+ * `ManifestError` (issues carry paths but no lines: the text is one line).
+ *
+ * @example
+ * import { parseCanonicalManifest, parseManifest } from "./offchain/manifest";
+ * const { canonical } = parseManifest(yamlText);
+ * const again = parseCanonicalManifest(canonical); // same version, no YAML parser involved
+ */
+export function parseCanonicalManifest(text: string, options: ParseCanonicalManifestOptions = {}): ParsedManifest {
+  const sourceName = options.source ?? "manifest";
+  let data: Data;
+  try {
+    data = JSON.parse(text) as Data;
+  } catch {
+    throw new ManifestError([{ path: "", message: "not JSON: a canonical manifest is RFC 8785 JSON" }], sourceName);
+  }
+  const parsed = fromSource(dataSource(denormalise(data)), sourceName, options.version);
+  if (parsed.canonical !== text) {
+    throw new ManifestError(
+      [{ path: "", message: "valid, but not in canonical form (RFC 8785 JSON of the normal form)" }],
+      sourceName,
+    );
+  }
+  return { ...parsed, locate: () => undefined };
+}
+
+/** The rules, the normal form and the version, from data read by either reader. */
+function fromSource(source: ManifestSource, sourceName: string, knownVersion?: string): ParsedManifest {
   const issues = new Issues(source);
   for (const issue of source.issues) issues.addLocated(issue);
   if (source.fatal) throw new ManifestError(issues.sorted(), sourceName);
@@ -69,7 +111,7 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
 
   const canonical = canonicalize(manifest) as string;
   return {
-    version: keccak256(toUtf8Bytes(canonical)),
+    version: knownVersion ?? keccak256Bytes(new TextEncoder().encode(canonical)),
     manifest,
     canonical,
     source: sourceName,
@@ -519,4 +561,61 @@ class Normaliser {
     else return seconds;
     return undefined;
   }
+}
+
+// ------------------------------------------------------------------ the normal form, back to a manifest
+
+/**
+ * A normal form written as a manifest: every unit in its base unit (`250m`, bytes as digits, `bps`, `s`), the
+ * price as a decimal string, and what the normaliser fills in by default left out when empty. Anything unexpected
+ * is passed through untouched, so the rules refuse it where it stands.
+ */
+function denormalise(data: Data): Data {
+  if (!isRecord(data)) return data;
+  const out: Record_ = { ...data };
+  for (const key of ["duration", "biddingWindow"] as const) {
+    if (typeof data[key] === "number") out[key] = `${data[key]}s`;
+  }
+  if (isRecord(data.services)) {
+    out.services = mapValues(data.services, (service) => {
+      if (!isRecord(service)) return service;
+      const s: Record_ = { ...service };
+      if (isRecord(service.env) && Object.keys(service.env).length === 0) delete s.env;
+      if (Array.isArray(service.expose) && service.expose.length === 0) delete s.expose;
+      const r = service.resources;
+      if (isRecord(r)) {
+        const base = (key: string, suffix: string): Data | undefined =>
+          typeof r[key] === "number" ? `${r[key]}${suffix}` : r[key];
+        const keys = ["cpuMillis", "memoryBytes", "storageBytes", "bandwidthBps"];
+        const rest = Object.fromEntries(Object.entries(r).filter(([key]) => !keys.includes(key)));
+        s.resources = {
+          ...rest,
+          ...definedEntries({
+            cpu: base("cpuMillis", "m"),
+            memory: base("memoryBytes", ""),
+            storage: base("storageBytes", ""),
+            bandwidth: base("bandwidthBps", "bps"),
+          }),
+        };
+      }
+      return s;
+    });
+  }
+  if (isRecord(data.placement)) {
+    out.placement = mapValues(data.placement, (group) => {
+      if (!isRecord(group)) return group;
+      const g: Record_ = { ...group };
+      if (isRecord(group.attributes) && Object.keys(group.attributes).length === 0) delete g.attributes;
+      return g;
+    });
+  }
+  return out;
+}
+
+function mapValues(o: Record_, fn: (value: Data) => Data): Record_ {
+  return record(Object.entries(o).map(([key, value]) => [key, fn(value)]));
+}
+
+function definedEntries(o: Record<string, Data | undefined>): Record_ {
+  return Object.fromEntries(Object.entries(o).filter((entry): entry is [string, Data] => entry[1] !== undefined));
 }

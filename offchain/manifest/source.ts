@@ -27,7 +27,7 @@ export interface ManifestSource {
   issues: ManifestIssue[];
   fatal: boolean;
   /** Where the value at `path` sits; `at: "key"` prefers its key (for a missing or unknown key, a misplaced entry). */
-  locate(path: readonly PathSegment[], at?: "key" | "value"): Location;
+  locate(path: readonly PathSegment[], at?: "key" | "value"): Location | undefined;
   /**
    * The text of a scalar as written: its string value, or for a plain number its exact source text (so 0.1 stays
    * "0.1" and 12345678901234567890 stays exact). Undefined for a map, a list, a boolean or an empty value.
@@ -142,6 +142,37 @@ function anchorTargets(doc: Document): Map<Alias, Node> {
     }
   });
   return targets;
+}
+
+/**
+ * Data that did not come from YAML text (a canonical manifest, read with `JSON.parse`): no locations, and every
+ * number is read as the JSON number it is.
+ */
+export function dataSource(data: Data): ManifestSource {
+  const numbers: PathSegment[][] = [];
+  const values = new Map<string, Data>();
+  const walk = (node: Data, path: PathSegment[]): void => {
+    values.set(pathKey(path), node);
+    if (typeof node === "number") numbers.push(path);
+    else if (Array.isArray(node)) node.forEach((item, i) => walk(item, [...path, i]));
+    else if (node !== null && typeof node === "object") for (const [key, value] of Object.entries(node)) walk(value, [...path, key]);
+  };
+  walk(data, []);
+  return {
+    data,
+    issues: [],
+    fatal: false,
+    numbers,
+    locate: () => undefined,
+    textAt: (path) => {
+      const value = values.get(pathKey(path));
+      return typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined;
+    },
+    integerAt: (path) => {
+      const value = values.get(pathKey(path));
+      return typeof value === "number" && Number.isSafeInteger(value) ? BigInt(value) : undefined;
+    },
+  };
 }
 
 class Walker {

@@ -5,14 +5,17 @@
  * A receiver checks, in this order, and stops at the first failure with a stable code, changing nothing:
  * the peer's key (its address) and any session-key delegation → the deployment exists → the peer is a charter
  * participant → (push) the deployment is open and this node holds a charter in it → the announced version is the
- * on-chain one → size and time limits while reading → the bytes parse and their version equals the deployment's
- * version read again from the chain → store → `onManifest` → OK.
+ * on-chain one → size and time limits while reading → the bytes hash (canonical encoding, before parsing) or parse
+ * (YAML) to the deployment's version read again from the chain, and are a valid manifest → store → `onManifest` → OK.
+ *
+ * `receive` runs the same checks for a manifest that arrived another way (the provider's signed HTTP upload), so
+ * both paths feed the same store and the same `onManifest`.
  */
 import { getAddress } from "ethers";
 import pino, { type Logger } from "pino";
 import type { Libp2p } from "libp2p";
 import type { Connection, Stream } from "@libp2p/interface";
-import { ManifestError, parseManifest, type ParsedManifest } from "../manifest";
+import type { ParsedManifest } from "../manifest";
 import type { ManifestAuthorizer } from "./authorizer";
 import { loadLibp2p, type Libp2pModules } from "./esm";
 import {
@@ -36,10 +39,12 @@ import {
   response,
   sendBody,
   sendFrame,
+  type ManifestEncoding,
   type ManifestLimits,
   type ManifestRequest,
   type ManifestResponse,
 } from "./protocol";
+import { canonicalPayload, readManifestBytes } from "./payload";
 import { ManifestStore } from "./store";
 import { createTransport, type Encryption } from "./transport";
 
@@ -48,6 +53,7 @@ export interface VerifiedManifest {
   deploymentId: bigint;
   version: string;
   manifest: ParsedManifest;
+  /** Its canonical form (UTF-8 of `manifest.canonical`), whatever encoding it arrived in. */
   bytes: Uint8Array;
   /** The participant it came from (the signing account when it came with a delegation). */
   from: string;
@@ -78,6 +84,23 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+export interface PushOptions extends RequestOptions {
+  /**
+   * How to send it (default `canonical`: the receiver checks the hash before parsing). `yaml` sends YAML bytes as
+   * they are, for receivers older than the `encoding` field.
+   */
+  encoding?: ManifestEncoding;
+}
+
+/** A manifest that reached the node outside the protocol (the provider's HTTP upload). */
+export interface ReceiveOptions {
+  /** The participant it comes from, already authenticated by the caller. */
+  from: string;
+  encoding: ManifestEncoding;
+  /** The version the sender says it is (signed, for an upload): must be the on-chain version too. */
+  version?: string;
+}
+
 export interface FetchFromPeersResult extends VerifiedManifest {
   /** The provider and address it came from; `undefined` when this node already held it. */
   source?: { provider: string; multiaddr: string };
@@ -98,20 +121,32 @@ export interface ManifestNode {
   readonly libp2p: Libp2p;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Offer a manifest for a deployment; resolves with the receiver's answer (OK or why not). */
+  /**
+   * Offer a manifest for a deployment (its text as bytes, YAML or canonical JSON, or parsed); resolves with the
+   * receiver's answer (OK or why not). Sent in its canonical form unless `options.encoding` says otherwise.
+   */
   push(
     target: string,
     deploymentId: bigint,
-    manifestBytes: Uint8Array,
-    options?: RequestOptions,
+    manifest: Uint8Array | ParsedManifest,
+    options?: PushOptions,
   ): Promise<ManifestResponse>;
-  /** Fetch a deployment's manifest at a version; the bytes are checked to hash to `version` before returning. */
+  /**
+   * Fetch a deployment's manifest at a version; checked to be a valid manifest of `version` before returning its
+   * canonical bytes.
+   */
   fetch(target: string, deploymentId: bigint, version: string, options?: RequestOptions): Promise<Uint8Array>;
   /**
    * Get the deployment's current manifest from the other providers holding a charter in it (their registry
    * endpoints), verify it like a push, store it and run `onManifest`.
    */
   fetchFromPeers(deploymentId: bigint, options?: RequestOptions): Promise<FetchFromPeersResult>;
+  /**
+   * Take a manifest that arrived outside the protocol, from an already authenticated participant: the receiver's
+   * checks from step 2 on (participant, open deployment, this node's charter, version, hash, validity), then store
+   * and `onManifest`, exactly as for a push. Resolves with OK; a refusal throws `ManifestProtocolError`.
+   */
+  receive(deploymentId: bigint, bytes: Uint8Array, options: ReceiveOptions): Promise<ManifestResponse>;
 }
 
 /** Create a node (not started). */
@@ -133,7 +168,8 @@ class Tom3ManifestNode implements ManifestNode {
   private readonly log: Logger;
   private readonly authorizer: ManifestAuthorizer;
   private readonly maxFrameBytes: number;
-  private readonly pushedVersions = new WeakMap<Uint8Array, string>();
+  /** What push sends for a manifest object, so one manifest pushed to many providers is encoded once. */
+  private readonly payloads = new WeakMap<object, { bytes: Uint8Array; version: string }>();
 
   constructor(
     private readonly options: ManifestNodeOptions,
@@ -224,12 +260,15 @@ class Tom3ManifestNode implements ManifestNode {
         await this.admitPush(deploymentId, from, request.version);
         const bytes = await readBody(reader, request.size, signal);
         readAll = true;
-        const verified = await this.verify(deploymentId, bytes, from, request.version);
+        const verified = await this.verify(deploymentId, bytes, request.encoding ?? "yaml", from, request.version);
         answer = await this.keep(verified);
       } else {
         const stored = await this.serve(deploymentId, from, request.version);
         body = stored.bytes;
-        answer = response("OK", `deployment ${deploymentId} at ${stored.version}`, { size: body.length });
+        answer = response("OK", `deployment ${deploymentId} at ${stored.version}`, {
+          size: body.length,
+          encoding: "canonical",
+        });
       }
     } catch (error) {
       answer = this.refusal(error, deadline);
@@ -321,40 +360,55 @@ class Tom3ManifestNode implements ManifestNode {
   }
 
   /**
-   * Parse the bytes and check their version against the deployment's version read from the chain now; `claimed`
-   * (the version the sender announced), when given, must match too.
+   * Check the bytes against the deployment's version read from the chain now (canonical: by hash, before parsing;
+   * YAML: after parsing) and that they are a valid manifest; `claimed` (the version the sender announced), when
+   * given, must match too.
    */
   private async verify(
     deploymentId: bigint,
     bytes: Uint8Array,
+    encoding: ManifestEncoding,
     from: string,
     claimed?: string,
   ): Promise<VerifiedManifest> {
-    let text: string;
-    try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    } catch {
-      throw new ManifestProtocolError("INVALID_MANIFEST", "the manifest is not UTF-8 text");
-    }
-    let manifest: ParsedManifest;
-    try {
-      manifest = parseManifest(text, { source: `deployment-${deploymentId}.yaml` });
-    } catch (error) {
-      if (error instanceof ManifestError) {
-        throw new ManifestProtocolError("INVALID_MANIFEST", error.message, { issues: [...error.issues] });
-      }
-      throw error;
-    }
     const deployment = await this.authorizer.deployment(deploymentId);
     if (!deployment) throw new ManifestProtocolError("UNKNOWN_DEPLOYMENT", `no deployment ${deploymentId}`);
     if (deployment.closed) throw new ManifestProtocolError("DEPLOYMENT_CLOSED", `deployment ${deploymentId} is closed`);
-    if (manifest.version !== deployment.version || (claimed !== undefined && claimed !== manifest.version)) {
+    if (claimed !== undefined && claimed.toLowerCase() !== deployment.version) {
       throw new ManifestProtocolError(
         "VERSION_MISMATCH",
-        `the manifest hashes to ${manifest.version}; deployment ${deploymentId} is at ${deployment.version}`,
+        `version ${claimed} is not deployment ${deploymentId}'s ${deployment.version}`,
       );
     }
-    return { deploymentId, version: manifest.version, manifest, bytes, from };
+    const manifest = readManifestBytes(bytes, encoding, {
+      expected: deployment.version,
+      source: `deployment-${deploymentId}.${encoding === "canonical" ? "json" : "yaml"}`,
+    });
+    const canonical = encoding === "canonical" ? bytes : new TextEncoder().encode(manifest.canonical);
+    return { deploymentId, version: manifest.version, manifest, bytes: canonical, from };
+  }
+
+  async receive(deploymentId: bigint, bytes: Uint8Array, options: ReceiveOptions): Promise<ManifestResponse> {
+    if (this.state !== "running") throw new ManifestProtocolError("INTERNAL", `the node is ${this.state}`);
+    if (bytes.length > this.limits.maxManifestBytes) {
+      throw new ManifestProtocolError(
+        "TOO_LARGE",
+        `${bytes.length} bytes is above the limit of ${this.limits.maxManifestBytes}`,
+      );
+    }
+    const deployment = await this.participantOf(deploymentId, options.from);
+    if (deployment.closed) throw new ManifestProtocolError("DEPLOYMENT_CLOSED", `deployment ${deploymentId} is closed`);
+    if (!(await this.authorizer.holdsCharter(deploymentId, this.participant))) {
+      throw new ManifestProtocolError(
+        "NOT_A_CHARTER_HOLDER",
+        `${this.participant} holds no live charter in deployment ${deploymentId}`,
+      );
+    }
+    const verified = await this.verify(deploymentId, bytes, options.encoding, getAddress(options.from), options.version);
+    const answer = await this.keep(verified);
+    if (answer.status !== "OK") throw new ManifestProtocolError(answer.code, answer.message);
+    this.log.info({ from: verified.from, deploymentId: deploymentId.toString() }, `received ${answer.message}`);
+    return answer;
   }
 
   /** Store a verified manifest and hand it to `onManifest` (once per version). */
@@ -420,33 +474,36 @@ class Tom3ManifestNode implements ManifestNode {
   async push(
     target: string,
     deploymentId: bigint,
-    manifestBytes: Uint8Array,
-    options: RequestOptions = {},
+    manifest: Uint8Array | ParsedManifest,
+    options: PushOptions = {},
   ): Promise<ManifestResponse> {
-    let version = this.pushedVersions.get(manifestBytes);
-    try {
-      // Pushing one manifest to many providers parses it once (bytes are keyed by identity: mutate, and it is stale).
-      version ??= parseManifest(new TextDecoder("utf-8", { fatal: true }).decode(manifestBytes)).version;
-      this.pushedVersions.set(manifestBytes, version);
-    } catch (error) {
-      if (error instanceof ManifestError) {
-        throw new ManifestProtocolError("INVALID_MANIFEST", error.message, { issues: [...error.issues] });
+    const encoding = options.encoding ?? "canonical";
+    // Pushing one manifest to many providers encodes it once (keyed by identity: mutate the bytes, and it is stale).
+    let payload = encoding === "canonical" ? this.payloads.get(manifest) : undefined;
+    if (payload === undefined) {
+      if (encoding === "canonical") {
+        payload = canonicalPayload(manifest);
+        this.payloads.set(manifest, payload);
+      } else {
+        if (!(manifest instanceof Uint8Array)) throw new TypeError("encoding yaml sends the manifest's YAML bytes");
+        payload = { bytes: manifest, version: readManifestBytes(manifest, "yaml").version };
       }
-      throw new ManifestProtocolError("INVALID_MANIFEST", "the manifest is not UTF-8 text", { cause: error });
     }
-    if (manifestBytes.length > this.limits.maxManifestBytes) {
+    const { bytes, version } = payload;
+    if (bytes.length > this.limits.maxManifestBytes) {
       throw new ManifestProtocolError(
         "TOO_LARGE",
-        `${manifestBytes.length} bytes is above the limit of ${this.limits.maxManifestBytes}`,
+        `${bytes.length} bytes is above the limit of ${this.limits.maxManifestBytes}`,
       );
     }
     const header = {
       type: "push" as const,
       deploymentId: deploymentId.toString(),
       version,
-      size: manifestBytes.length,
+      size: bytes.length,
+      encoding,
     };
-    return this.exchange(target, header, manifestBytes, options, async () => undefined).then(({ answer }) => answer);
+    return this.exchange(target, header, bytes, options, async () => undefined).then(({ answer }) => answer);
   }
 
   async fetch(
@@ -471,16 +528,19 @@ class Tom3ManifestNode implements ManifestNode {
     if (answer.status !== "OK" || body === undefined) {
       throw new ManifestProtocolError(answer.code, answer.message, { issues: answer.issues });
     }
-    let got: string;
+    const encoding = answer.encoding ?? "yaml";
+    let parsed: ParsedManifest;
     try {
-      got = parseManifest(new TextDecoder("utf-8", { fatal: true }).decode(body)).version;
+      parsed = readManifestBytes(body, encoding, { expected: wanted });
     } catch (cause) {
+      if (cause instanceof ManifestProtocolError && cause.code === "VERSION_MISMATCH") {
+        throw new ManifestProtocolError("VERSION_MISMATCH", `the peer served another version: ${cause.message}`);
+      }
       throw new ManifestProtocolError("INVALID_MANIFEST", "the peer served bytes that are not a valid manifest", {
         cause,
       });
     }
-    if (got !== wanted) throw new ManifestProtocolError("VERSION_MISMATCH", `the peer served ${got}, not ${wanted}`);
-    return body;
+    return encoding === "canonical" ? body : new TextEncoder().encode(parsed.canonical);
   }
 
   async fetchFromPeers(deploymentId: bigint, options: RequestOptions = {}): Promise<FetchFromPeersResult> {
@@ -501,7 +561,7 @@ class Tom3ManifestNode implements ManifestNode {
       for (const multiaddr of libp2pEntries(await this.authorizer.endpointOf(provider))) {
         try {
           const bytes = await this.fetch(multiaddr, deploymentId, deployment.version, options);
-          const verified = await this.verify(deploymentId, bytes, provider, deployment.version);
+          const verified = await this.verify(deploymentId, bytes, "canonical", provider, deployment.version);
           const answer = await this.keep(verified);
           if (answer.status !== "OK") throw new ManifestProtocolError(answer.code, answer.message);
           return { ...verified, source: { provider, multiaddr } };

@@ -13,6 +13,15 @@ import type { Libp2pModules } from "./esm";
 
 export const MANIFEST_PROTOCOL = "/tom3/manifest/1.0.0";
 
+/**
+ * How a manifest's bytes are written on the wire. `canonical`: its canonical form (RFC 8785 JSON of the normal
+ * form), whose keccak256 is the deployment version, so a receiver checks the hash against the chain before parsing
+ * anything and then parses JSON; what senders send. `yaml`: the manifest as the tenant wrote it, parsed before its
+ * version is known; the default when a header names no encoding (senders before `encoding` existed).
+ */
+export type ManifestEncoding = "canonical" | "yaml";
+export const MANIFEST_ENCODINGS: readonly ManifestEncoding[] = ["canonical", "yaml"];
+
 /** A push: the sender offers `size` bytes of manifest for a deployment at a version. */
 export interface PushRequest {
   type: "push";
@@ -20,6 +29,8 @@ export interface PushRequest {
   deploymentId: string;
   version: string;
   size: number;
+  /** Default `yaml`. */
+  encoding?: ManifestEncoding;
   delegation?: SessionKeyDelegation;
 }
 
@@ -77,6 +88,8 @@ export interface ManifestResponse {
   issues?: ManifestIssue[];
   /** A successful fetch: the body's length in bytes. */
   size?: number;
+  /** A successful fetch: how the body is written (default `yaml`). */
+  encoding?: ManifestEncoding;
 }
 
 export function statusOf(code: ResponseCode): ResponseStatus {
@@ -170,6 +183,9 @@ export function parseRequest(bytes: Uint8Array, maxManifestBytes: number): Manif
       throw new ManifestProtocolError("TOO_LARGE", `${h.size} bytes is above the limit of ${maxManifestBytes}`);
     }
   }
+  if (h.encoding !== undefined && !(MANIFEST_ENCODINGS as readonly unknown[]).includes(h.encoding)) {
+    bad(`encoding must be one of ${MANIFEST_ENCODINGS.join(", ")}`);
+  }
   if (h.delegation !== undefined && (typeof h.delegation !== "object" || h.delegation === null)) {
     bad("delegation must be an object");
   }
@@ -190,7 +206,8 @@ export function parseResponse(bytes: Uint8Array): ManifestResponse {
     r === null ||
     !(RESPONSE_CODES as readonly unknown[]).includes(r.code) ||
     r.status !== statusOf(r.code as ResponseCode) ||
-    typeof r.message !== "string"
+    typeof r.message !== "string" ||
+    (r.encoding !== undefined && !(MANIFEST_ENCODINGS as readonly unknown[]).includes(r.encoding))
   ) {
     throw new ManifestProtocolError("INTERNAL", "malformed response header");
   }

@@ -2,18 +2,21 @@
  * Verified manifests, by (deployment id, version). Only content that passed verification (parsed, and its version
  * equal to the deployment's on-chain version when it arrived) is ever put here, so a fetch serves nothing else.
  *
- * With a directory, each manifest is also written to `<dir>/<deploymentId>/<version>.yaml`, crash-safely (a
+ * Entries hold the canonical form (RFC 8785 JSON, whose keccak256 is the version), whatever encoding it arrived in.
+ * With a directory, each manifest is also written to `<dir>/<deploymentId>/<version>.json`, crash-safely (a
  * temporary file, fsync, rename), and read back at start-up; a file whose content does not hash to its name is
- * skipped, never served.
+ * skipped, never served. `<version>.yaml` files written by earlier versions are still read.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../chain/atomic-write";
-import { parseManifest, type ParsedManifest } from "../manifest";
+import type { ParsedManifest } from "../manifest";
+import { readManifestBytes } from "./payload";
 
 export interface StoredManifest {
   deploymentId: bigint;
   version: string;
+  /** The canonical form's UTF-8 bytes. */
   bytes: Uint8Array;
   manifest: ParsedManifest;
   /** Address of the participant it came from ("" when read from disk). */
@@ -34,16 +37,16 @@ export class ManifestStore {
     for (const deployment of readdirSync(this.dir)) {
       if (!/^[0-9]+$/.test(deployment)) continue;
       for (const file of readdirSync(join(this.dir, deployment))) {
-        const match = /^(0x[0-9a-f]{64})\.yaml$/.exec(file);
+        const match = /^(0x[0-9a-f]{64})\.(json|yaml)$/.exec(file);
         if (!match) continue;
         try {
-          const text = readFileSync(join(this.dir, deployment, file), "utf8");
-          const manifest = parseManifest(text, { source: file });
-          if (manifest.version !== match[1]) continue;
+          const bytes = readFileSync(join(this.dir, deployment, file));
+          const encoding = match[2] === "json" ? "canonical" : "yaml";
+          const manifest = readManifestBytes(bytes, encoding, { expected: match[1], source: file });
           const entry = {
             deploymentId: BigInt(deployment),
             version: match[1],
-            bytes: Buffer.from(text, "utf8"),
+            bytes: encoding === "canonical" ? new Uint8Array(bytes) : new TextEncoder().encode(manifest.canonical),
             manifest,
             from: "",
             storedAt: Date.now(),
@@ -58,16 +61,14 @@ export class ManifestStore {
     return loaded;
   }
 
-  /** Keep a verified manifest (and persist it when the store has a directory). */
+  /** Keep a verified manifest (and persist it when the store has a directory); `bytes` are replaced by the canonical form. */
   put(entry: StoredManifest): void {
     if (entry.manifest.version !== entry.version) throw new Error("only verified manifests are stored");
+    const canonical = { ...entry, bytes: new TextEncoder().encode(entry.manifest.canonical) };
     if (this.dir !== undefined) {
-      writeFileAtomic(
-        join(this.dir, entry.deploymentId.toString(), `${entry.version}.yaml`),
-        new TextDecoder().decode(entry.bytes),
-      );
+      writeFileAtomic(join(this.dir, entry.deploymentId.toString(), `${entry.version}.json`), entry.manifest.canonical);
     }
-    this.entries.set(key(entry.deploymentId, entry.version), entry);
+    this.entries.set(key(entry.deploymentId, entry.version), canonical);
   }
 
   get(deploymentId: bigint, version: string): StoredManifest | undefined {

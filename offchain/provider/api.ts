@@ -5,14 +5,29 @@
  * Logs authentication: the tenant signs (EIP-191 `personal_sign`) the message `TOM3 logs charter <id> at <unix time>`
  * and sends `Authorization: TOM3 <unix time> <signature>`. The signature must recover to the charter's tenant on
  * chain and the time be within 5 minutes of the server's clock, so a captured header is useless soon after.
+ *
+ * Manifest upload (`PUT /deployments/:id/manifest`, PROTOCOL.md: "the provider also accepts a signed manifest over
+ * its HTTP API"): the body is the manifest (canonical JSON or YAML), the headers carry an EIP-712 signature of the
+ * deployment's owner or operator (offchain/chain/manifest-upload.ts). It is checked against the chain, then handed
+ * to the p2p node's `receive`, which runs the receiver's checks and feeds the same store and the same charter
+ * manager as a p2p push: a workload uploaded here runs exactly like one pushed. Refusals carry the p2p protocol's
+ * codes where the meaning is the same (`UPLOAD_STATUS` gives each code's HTTP status).
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
-import { Contract, verifyMessage } from "ethers";
+import { Contract, getAddress, verifyMessage, ZeroAddress } from "ethers";
 import type { Provider } from "ethers";
 import type { Registry } from "prom-client";
 import { marketAbi } from "../chain/abis";
+import {
+  MANIFEST_UPLOAD_HEADERS,
+  MANIFEST_UPLOAD_MAX_TTL_SECONDS,
+  recoverManifestUploader,
+} from "../chain/manifest-upload";
+import { DEFAULT_LIMITS, MANIFEST_ENCODINGS, ManifestProtocolError } from "../p2p/protocol";
+import type { ManifestEncoding } from "../p2p/protocol";
+import type { ManifestNode } from "../p2p";
 import type { BidEngine } from "./bidengine";
 import type { CharterManager } from "./charters";
 import type { DockerExecutor } from "./executor";
@@ -35,8 +50,31 @@ export interface ApiOptions {
   executor: DockerExecutor;
   watcher: ChainWatcher;
   registry: Registry;
+  /** Takes uploaded manifests (the daemon's p2p node); without it, uploads are refused (503). */
+  node?: Pick<ManifestNode, "receive" | "limits">;
+  /** The chain's id, for upload signatures (read from `provider` when left out). */
+  chainId?: number;
   now?: () => number;
 }
+
+/** HTTP status of each code an upload may be refused with (stable, like the codes). */
+export const UPLOAD_STATUS: Readonly<Record<string, number>> = Object.freeze({
+  BAD_ID: 400,
+  BAD_REQUEST: 400,
+  INVALID_MANIFEST: 400,
+  UNAUTHENTICATED: 401,
+  BAD_SIGNATURE: 401,
+  STALE_SIGNATURE: 401,
+  STRANGER: 403,
+  UNKNOWN_DEPLOYMENT: 404,
+  VERSION_MISMATCH: 409,
+  NOT_A_CHARTER_HOLDER: 409,
+  DEPLOYMENT_CLOSED: 409,
+  TOO_LARGE: 413,
+  INTERNAL: 500,
+  BUSY: 503,
+  UNAVAILABLE: 503,
+});
 
 class ApiError extends Error {
   override readonly name = "ApiError";
@@ -44,10 +82,15 @@ class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly issues?: unknown[],
   ) {
     super(message);
   }
 }
+
+/** An upload refusal with its code's status. */
+const refuse = (code: keyof typeof UPLOAD_STATUS, message: string, issues?: unknown[]) =>
+  new ApiError(UPLOAD_STATUS[code], code, message, issues);
 
 export function createApi(o: ApiOptions): express.Express {
   const app = express();
@@ -130,6 +173,80 @@ export function createApi(o: ApiOptions): express.Express {
     }),
   );
 
+  const maxManifestBytes = o.node?.limits.maxManifestBytes ?? DEFAULT_LIMITS.maxManifestBytes;
+  let chainId: Promise<bigint> | undefined = o.chainId === undefined ? undefined : Promise.resolve(BigInt(o.chainId));
+  app.put(
+    "/deployments/:id/manifest",
+    // Any content type: the body is the manifest's bytes. Above the limit, refused before it is read (413).
+    express.raw({ type: () => true, limit: maxManifestBytes }),
+    wrap(async (req, res) => {
+      const id = BigInt(idOf(String(req.params.id)));
+      if (!o.node) throw refuse("UNAVAILABLE", "this provider takes manifests over p2p only");
+      const header = (name: string): string | undefined => req.get(name)?.trim() || undefined;
+      const signature = header(MANIFEST_UPLOAD_HEADERS.signature);
+      if (signature === undefined) {
+        throw refuse(
+          "UNAUTHENTICATED",
+          `sign the upload (EIP-712 ManifestUpload) as the deployment's owner or operator and send ` +
+            `${MANIFEST_UPLOAD_HEADERS.signature} and ${MANIFEST_UPLOAD_HEADERS.expiry}`,
+        );
+      }
+      const expiryText = header(MANIFEST_UPLOAD_HEADERS.expiry);
+      if (expiryText === undefined || !/^[0-9]{1,19}$/.test(expiryText)) {
+        throw refuse("BAD_REQUEST", `${MANIFEST_UPLOAD_HEADERS.expiry} must be the signed expiry in unix seconds`);
+      }
+      const version = header(MANIFEST_UPLOAD_HEADERS.version)?.toLowerCase();
+      if (version === undefined || !/^0x[0-9a-f]{64}$/.test(version)) {
+        throw refuse("BAD_REQUEST", `${MANIFEST_UPLOAD_HEADERS.version} must be the signed version (32 bytes of hex)`);
+      }
+      const encoding = (header(MANIFEST_UPLOAD_HEADERS.encoding) ?? "yaml") as ManifestEncoding;
+      if (!MANIFEST_ENCODINGS.includes(encoding)) {
+        throw refuse("BAD_REQUEST", `${MANIFEST_UPLOAD_HEADERS.encoding} must be one of ${MANIFEST_ENCODINGS.join(", ")}`);
+      }
+      const body: unknown = req.body;
+      if (!(body instanceof Uint8Array) || body.length === 0) throw refuse("BAD_REQUEST", "the body must be the manifest");
+
+      const expiry = BigInt(expiryText);
+      const nowSeconds = BigInt(now());
+      if (expiry <= nowSeconds) throw refuse("STALE_SIGNATURE", `the signature expired at ${expiry}`);
+      if (expiry > nowSeconds + BigInt(MANIFEST_UPLOAD_MAX_TTL_SECONDS)) {
+        throw refuse("STALE_SIGNATURE", `the expiry ${expiry} is more than ${MANIFEST_UPLOAD_MAX_TTL_SECONDS} s ahead`);
+      }
+      chainId ??= o.provider.getNetwork().then((network) => network.chainId);
+      let signer: string;
+      try {
+        signer = recoverManifestUploader(
+          { deploymentId: id, version, chainId: await chainId, market: o.market, expiry },
+          signature,
+        );
+      } catch {
+        throw refuse("BAD_SIGNATURE", "the signature is not a valid EIP-712 signature");
+      }
+      const deployment = (await market.deployment(id)) as { owner: string; version: string };
+      if (deployment.owner === ZeroAddress) throw refuse("UNKNOWN_DEPLOYMENT", `no deployment ${id}`);
+      const owner = getAddress(deployment.owner);
+      if (signer !== owner && !(await market.isOperator(owner, signer))) {
+        throw refuse(
+          "STRANGER",
+          `${signer} is neither the owner of deployment ${id} nor its operator ` +
+            `(a signature over other values, or for another chain or Market, recovers to another address)`,
+        );
+      }
+      if (version !== String(deployment.version).toLowerCase()) {
+        throw refuse("VERSION_MISMATCH", `version ${version} is not deployment ${id}'s ${String(deployment.version).toLowerCase()}`);
+      }
+      try {
+        const answer = await o.node.receive(id, body, { from: signer, encoding, version });
+        res.json({ deploymentId: id.toString(), version, code: answer.code, message: answer.message });
+      } catch (error) {
+        if (error instanceof ManifestProtocolError) {
+          throw new ApiError(UPLOAD_STATUS[error.code] ?? 500, error.code, error.toResponse().message, error.issues);
+        }
+        throw error;
+      }
+    }),
+  );
+
   app.get(
     "/metrics",
     wrap(async (_req, res) => {
@@ -143,7 +260,21 @@ export function createApi(o: ApiOptions): express.Express {
   // Express recognises an error handler by its four parameters.
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof ApiError) {
-      res.status(error.status).json({ error: { code: error.code, message: error.message } });
+      res
+        .status(error.status)
+        .json({ error: { code: error.code, message: error.message, ...(error.issues && { issues: error.issues }) } });
+      return;
+    }
+    // body-parser's refusals (express.raw): too large, or a body that could not be read.
+    const parserType = (error as { type?: unknown }).type;
+    if (parserType === "entity.too.large") {
+      const limit = (error as { limit?: number }).limit;
+      res.status(413).json({ error: { code: "TOO_LARGE", message: `the body is above the limit of ${limit} bytes` } });
+      return;
+    }
+    if (typeof parserType === "string" && typeof (error as { status?: unknown }).status === "number") {
+      const status = (error as { status: number }).status;
+      res.status(status < 500 ? 400 : status).json({ error: { code: "BAD_REQUEST", message: (error as Error).message } });
       return;
     }
     const code = (error as { code?: unknown }).code;

@@ -126,7 +126,10 @@ export class ProviderDaemon {
     if (config.register.enabled) {
       const endpoint =
         config.endpoints.announce.length > 0
-          ? config.endpoints.announce.map((a) => (a.includes("/p2p/") ? a : `${a}/p2p/${this.node.peerId}`)).join(" ")
+          ? config.endpoints.announce
+              // A multiaddr gets the node's peer id; an https URL (the API, for signed uploads) stays as written.
+              .map((a) => (a.includes("/p2p/") || !a.startsWith("/") ? a : `${a}/p2p/${this.node.peerId}`))
+              .join(" ")
           : this.node.multiaddrs.join(" ");
       const result = await ensureRegistered({ signer, registry: deployment.contracts.registry, endpoint, attributes: [...config.attributes.keys()], stake: config.register.stake });
       if (result.registered) this.log.info({ endpoint, staked: String(result.staked) }, "registered as a provider");
@@ -206,6 +209,9 @@ export class ProviderDaemon {
         executor: this.executor,
         watcher: this.watcher,
         registry: this.metrics.registry,
+        // Uploads go through the p2p node's checks into the same sink as a push (`onManifest` → charters.offer).
+        node: this.node,
+        chainId: deployment.chainId,
       });
       const { server, url } = await listenApi(app, api);
       this.apiUrl = url;

@@ -5,8 +5,9 @@
  *
  * The SDK depends only on `ManifestDelivery`. A provider's on-chain endpoint (`registry.endpointOf`) lists
  * space-separated entries: libp2p multiaddrs ending in `/p2p/<peer id>` and/or `https://` URLs of its API
- * (docs/PROTOCOL.md, "Endpoint format"); `deliverWorkload` tries the multiaddrs first, then the URLs, and stops at
- * the first that accepts. A transport that cannot handle an entry throws `UnsupportedEndpointError`, so the next
+ * (docs/PROTOCOL.md, "Endpoint format"; `http://` is taken on loopback only, for local markets and tests: the
+ * manifest and its environment would otherwise cross a network in clear); `deliverWorkload` tries the multiaddrs
+ * first, then the URLs, and stops at the first that accepts. A transport that cannot handle an entry throws `UnsupportedEndpointError`, so the next
  * entry is tried.
  */
 import { Tom3SdkError } from "./errors";
@@ -29,8 +30,13 @@ export class UnsupportedEndpointError extends Tom3SdkError {
   }
 }
 
-/** One entry of a provider's endpoint. */
+/** One entry of a provider's endpoint: a libp2p multiaddr, or the base URL of its HTTP API (kind `https`). */
 export type EndpointEntry = { kind: "multiaddr"; address: string; peerId: string } | { kind: "https"; url: string };
+
+/** `https://…`, or `http://` to a loopback address (127.x, localhost, [::1]). */
+export function isApiUrl(entry: string): boolean {
+  return /^https:\/\/\S+$/i.test(entry) || /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/\S*)?$/i.test(entry);
+}
 
 /**
  * Split an on-chain endpoint into its entries, multiaddrs first (the order peers try them), each kind in the
@@ -42,7 +48,7 @@ export function parseEndpoint(endpoint: string): EndpointEntry[] {
   for (const entry of endpoint.split(/\s+/).filter((item) => item !== "")) {
     const p2p = /^\/.+\/p2p\/([1-9A-HJ-NP-Za-km-z]+)$/.exec(entry);
     if (p2p) multiaddrs.push({ kind: "multiaddr", address: entry, peerId: p2p[1] });
-    else if (/^https:\/\/\S+$/i.test(entry)) urls.push({ kind: "https", url: entry });
+    else if (isApiUrl(entry)) urls.push({ kind: "https", url: entry });
   }
   return [...multiaddrs, ...urls];
 }
@@ -50,6 +56,25 @@ export function parseEndpoint(endpoint: string): EndpointEntry[] {
 /** The text of an entry, as passed to `ManifestDelivery.deliver`. */
 export function endpointText(entry: EndpointEntry): string {
   return entry.kind === "multiaddr" ? entry.address : entry.url;
+}
+
+/**
+ * Several transports as one: each entry goes to the first transport that handles its kind (the others throw
+ * `UnsupportedEndpointError`), e.g. `combineDeliveries(p2p, http)`.
+ */
+export function combineDeliveries(...deliveries: ManifestDelivery[]): ManifestDelivery {
+  return {
+    async deliver(providerEndpoint: string, deploymentId: bigint, manifestBytes: Uint8Array): Promise<void> {
+      for (const delivery of deliveries) {
+        try {
+          return await delivery.deliver(providerEndpoint, deploymentId, manifestBytes);
+        } catch (error) {
+          if (!(error instanceof UnsupportedEndpointError)) throw error;
+        }
+      }
+      throw new UnsupportedEndpointError(providerEndpoint);
+    },
+  };
 }
 
 /**

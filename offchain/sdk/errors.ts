@@ -51,6 +51,58 @@ export class Tom3DeliveryError extends Tom3SdkError {
   override name = "Tom3DeliveryError";
 }
 
+/**
+ * Codes of refusals that may clear on their own, so a delivery is tried again after a pause: the provider does not
+ * see its charter yet (its chain reads lag the match by a block or a cache period), it is busy, it timed out, it
+ * failed inside, or it could not be reached (restarting). Every other code (STRANGER, VERSION_MISMATCH,
+ * INVALID_MANIFEST, TOO_LARGE, UNKNOWN_DEPLOYMENT, DEPLOYMENT_CLOSED, BAD_SIGNATURE...) is final.
+ */
+export const TRANSIENT_DELIVERY_CODES: ReadonlySet<string> = new Set([
+  "NOT_A_CHARTER_HOLDER",
+  "BUSY",
+  "TIMEOUT",
+  "INTERNAL",
+  "UNREACHABLE",
+]);
+
+/**
+ * One endpoint of a provider refused the workload, or could not be reached: `code` is the provider's stable code
+ * (the p2p protocol's, or the HTTP API's `error.code`), `transient` says whether trying again later may succeed.
+ */
+export class Tom3DeliveryRefusedError extends Tom3DeliveryError {
+  override name = "Tom3DeliveryRefusedError";
+  readonly transient: boolean;
+  constructor(
+    readonly code: string,
+    readonly endpoint: string,
+    message: string,
+    options: { details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(`refused (${code}): ${message}`, { ...options, details: { code, endpoint, ...options.details } });
+    this.transient = TRANSIENT_DELIVERY_CODES.has(code);
+  }
+}
+
+/**
+ * `deliverWorkload` gave up on a provider: every endpoint refused for good, or kept refusing for a transient reason
+ * until the retries ran out. Names the first such provider, its charter and the last refusal's code; `failures`
+ * lists every provider that did not take the workload.
+ */
+export class Tom3DeliveryFailedError extends Tom3DeliveryError {
+  override name = "Tom3DeliveryFailedError";
+  constructor(
+    message: string,
+    readonly provider: string,
+    readonly charterId: bigint,
+    /** The provider's last refusal code; `NO_ENDPOINT` when it lists none the client can use. */
+    readonly code: string,
+    readonly attempts: number,
+    details: Record<string, unknown>,
+  ) {
+    super(message, { details: { provider, charterId, code, attempts, ...details } });
+  }
+}
+
 /** A transaction was mined as failed without revert data, or dropped. */
 export class Tom3TransactionError extends Tom3SdkError {
   override name = "Tom3TransactionError";

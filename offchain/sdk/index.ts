@@ -4,7 +4,8 @@
  * - `client.ts`: `Tom3Client` (a Signer or a Provider, plus a deployment record), chain access shared by actions.
  * - `actions/`: one action per file: deploy a manifest, wait for matches, deliver the workload, wait for
  *   acknowledgements, status, update, extend, close, balances, deposit, withdraw, the provider directory.
- * - `delivery.ts`: the `ManifestDelivery` interface and endpoint parsing; `escrow.ts`: permit or approve deposits.
+ * - `delivery.ts`: the `ManifestDelivery` interface and endpoint parsing; `p2p-delivery.ts` and `http-delivery.ts`:
+ *   its transports (libp2p push, signed HTTP upload); `escrow.ts`: permit or approve deposits.
  * - `errors.ts`: the SDK's error classes (reverts are `Tom3ContractError`); `progress.ts`: typed progress events.
  */
 export * from "./actions";
@@ -19,6 +20,7 @@ export type {
 } from "./client";
 export * from "./delivery";
 export { P2pManifestDelivery } from "./p2p-delivery";
+export { HttpManifestDelivery, type HttpManifestDeliveryOptions } from "./http-delivery";
 export * from "./errors";
 export type { OnProgress, Tom3ProgressEvent, Tom3ProgressType } from "./progress";
 export type {

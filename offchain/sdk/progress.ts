@@ -16,6 +16,7 @@ export type Tom3ProgressEvent =
   | { type: "orderUnmatched"; orderId: bigint; reason: "noBids" | "cancelled" | "deploymentClosed" }
   | { type: "deliveryStarted"; charterId: bigint; provider: string; endpoint: string }
   | { type: "deliveryFailed"; charterId: bigint; provider: string; endpoint: string; error: string }
+  | { type: "deliveryRetrying"; charterId: bigint; provider: string; code: string; attempt: number; delayMs: number }
   | { type: "delivered"; charterId: bigint; provider: string; endpoint: string }
   | { type: "charterAcknowledged"; charterId: bigint; endsAt: bigint }
   | { type: "deploymentUpdated"; deploymentId: bigint; version: string }

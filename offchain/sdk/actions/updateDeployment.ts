@@ -1,7 +1,7 @@
 import type { Tom3Client } from "../client";
 import { Tom3InputError } from "../errors";
 import { readDeploymentRecord } from "../records";
-import type { DeliverWorkloadReturnType } from "./deliverWorkload";
+import type { DeliverWorkloadParameters, DeliverWorkloadReturnType } from "./deliverWorkload";
 import { deliverWorkload } from "./deliverWorkload";
 import { resolveManifest } from "./manifest-input";
 import type { ManifestInput } from "./manifest-input";
@@ -13,6 +13,9 @@ export interface UpdateDeploymentParameters {
   source?: string;
   /** Deliver the new manifest to the deployment's providers (default true). */
   deliver?: boolean;
+  /** How to deliver it (see `deliverWorkload`). */
+  transport?: DeliverWorkloadParameters["transport"];
+  retry?: DeliverWorkloadParameters["retry"];
 }
 
 export interface UpdateDeploymentReturnType {
@@ -60,7 +63,12 @@ export async function updateDeployment(
   };
   if (parameters.deliver ?? true) {
     const text = typeof parameters.manifest === "string" ? parameters.manifest : manifest;
-    result.delivery = await deliverWorkload(client, { deploymentId, manifest: text });
+    result.delivery = await deliverWorkload(client, {
+      deploymentId,
+      manifest: text,
+      transport: parameters.transport,
+      retry: parameters.retry,
+    });
   }
   return result;
 }

@@ -9,7 +9,13 @@ import canonicalize from "canonicalize";
 import { keccak256, toUtf8Bytes } from "ethers";
 import fc from "fast-check";
 import { parse, stringify } from "yaml";
-import { ManifestError, parseManifest, type NormalisedManifest, type ParsedManifest } from "../../../offchain/manifest";
+import {
+  ManifestError,
+  parseCanonicalManifest,
+  parseManifest,
+  type NormalisedManifest,
+  type ParsedManifest,
+} from "../../../offchain/manifest";
 import vectors from "../../../offchain/manifest/test-vectors.json";
 import { fuzzRuns } from "./helpers";
 
@@ -146,6 +152,43 @@ describe("manifest fuzzing", function () {
       ),
       { numRuns: fuzzRuns(500) },
     );
+  });
+
+  describe("the canonical form (what peers send)", function () {
+    it("reads back to the same manifest and version, for every valid manifest", function () {
+      fc.assert(
+        fc.property(model, fc.integer(), (workload, seed) => {
+          const parsed = outcome(render(workload, seed))!;
+          const again = parseCanonicalManifest(parsed.canonical);
+          expect(again.version).to.equal(parsed.version);
+          expect(again.manifest).to.deep.equal(parsed.manifest);
+        }),
+        { numRuns: fuzzRuns(200) },
+      );
+    });
+
+    it("takes a mutated canonical form only if it is the canonical form of a valid manifest", function () {
+      const trees = vectors.valid.map((vector) => JSON.parse(vector.canonical) as unknown);
+      fc.assert(
+        fc.property(fc.nat(), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.boolean(), (pick, mutations, pretty) => {
+          let tree = trees[pick % trees.length];
+          for (const change of mutations) tree = mutate(tree, change);
+          // bigints (from the mutations) as JSON numbers; `pretty` is never canonical.
+          const json = JSON.stringify(tree, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v), pretty ? 1 : undefined);
+          const text = pretty ? json : (canonicalize(JSON.parse(json)) ?? "null");
+          try {
+            const parsed = parseCanonicalManifest(text);
+            expect(parsed.canonical).to.equal(text);
+            expect(parsed.version).to.equal(keccak256(toUtf8Bytes(text)));
+            expect(pretty && text.includes("\n")).to.equal(false);
+          } catch (error) {
+            if (!(error instanceof ManifestError)) throw error;
+            expect(error.issues.length).to.be.greaterThan(0);
+          }
+        }),
+        { numRuns: fuzzRuns(500) },
+      );
+    });
   });
 
   describe("the version depends on the meaning only", function () {

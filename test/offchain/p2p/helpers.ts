@@ -22,6 +22,8 @@ export const HELLO_PATH = join(__dirname, "..", "..", "..", "examples", "hello.y
 export const HELLO = readFileSync(HELLO_PATH, "utf8");
 export const HELLO_BYTES = new TextEncoder().encode(HELLO);
 export const HELLO_VERSION = parseManifest(HELLO).version;
+/** What peers send and store: hello's canonical form. */
+export const HELLO_CANONICAL = parseManifest(HELLO).canonical;
 /** The same workload with another greeting: a valid manifest of another version. */
 export const OTHER = HELLO.replace("GREETING: hello", "GREETING: bonjour");
 export const OTHER_BYTES = new TextEncoder().encode(OTHER);

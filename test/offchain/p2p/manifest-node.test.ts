@@ -13,12 +13,15 @@ import {
 } from "../../../offchain/p2p";
 import { loadLibp2p } from "../../../offchain/p2p/esm";
 import { encodeJson, FrameReader, parseResponse, sendFrame } from "../../../offchain/p2p/protocol";
+import { parseManifest } from "../../../offchain/manifest";
 import {
   HELLO,
   HELLO_BYTES,
+  HELLO_CANONICAL,
   HELLO_VERSION,
   marketWithCharters,
   Nodes,
+  OTHER,
   OTHER_BYTES,
   OTHER_VERSION,
   type P2pFixture,
@@ -76,7 +79,8 @@ describe("p2p: manifest delivery", function () {
       expect(received[0].version).to.equal(HELLO_VERSION);
       expect(received[0].from).to.equal(fx.signers.tenant.address);
       expect(received[0].manifest.manifest.services.web.image).to.equal("tom3/hello:local");
-      expect(Buffer.from(received[0].bytes).toString("utf8")).to.equal(HELLO);
+      // Sent and kept in its canonical form, whose hash the receiver checked before parsing.
+      expect(Buffer.from(received[0].bytes).toString("utf8")).to.equal(HELLO_CANONICAL);
       expect(a.store.has(fx.deploymentId, HELLO_VERSION)).to.equal(true);
       // Binds identity to address: the peer id is the tenant's Ethereum key.
       expect(tenant.address).to.equal(fx.signers.tenant.address);
@@ -111,6 +115,50 @@ describe("p2p: manifest delivery", function () {
       const answer = await rawPush(tenant, a, header, [OTHER_BYTES]);
       expect(answer).to.include({ status: "REFUSED", code: "VERSION_MISMATCH" });
       expect(received).to.have.length(0);
+    });
+
+    it("checks canonical bytes by their hash, before parsing (VERSION_MISMATCH)", async function () {
+      const { node: a, received } = await provider("providerA");
+      const tenant = await nodes.start("tenant", { listen: [] });
+      const other = new TextEncoder().encode(parseManifest(OTHER).canonical);
+      const header = {
+        type: "push",
+        deploymentId: fx.deploymentId.toString(),
+        version: HELLO_VERSION,
+        size: other.length,
+        encoding: "canonical",
+      };
+      const answer = await rawPush(tenant, a, header, [other]);
+      expect(answer).to.include({ status: "REFUSED", code: "VERSION_MISMATCH" });
+      expect(answer.message).to.include(OTHER_VERSION);
+      // Not JSON at all, but announced canonical: refused on its hash, never parsed.
+      const garbage = new TextEncoder().encode("not json, not yaml: [");
+      const refused = await rawPush(tenant, a, { ...header, size: garbage.length }, [garbage]);
+      expect(refused).to.include({ status: "REFUSED", code: "VERSION_MISMATCH" });
+      expect(received).to.have.length(0);
+    });
+
+    it("still takes YAML from a sender that names no encoding, or yaml (INVALID_MANIFEST stays located)", async function () {
+      const { node: a, received } = await provider("providerA");
+      const tenant = await nodes.start("tenant", { listen: [] });
+      const answer = await tenant.push(a.multiaddrs[0], fx.deploymentId, HELLO_BYTES, { encoding: "yaml" });
+      expect(answer).to.include({ status: "OK" });
+      expect(Buffer.from(received[0].bytes).toString("utf8")).to.equal(HELLO_CANONICAL);
+      expect(await tenant.push(a.multiaddrs[0], fx.deploymentId, HELLO_BYTES)).to.include({ status: "OK" });
+      expect(received).to.have.length(1); // once per version
+    });
+
+    it("refuses an unknown encoding (BAD_REQUEST)", async function () {
+      const { node: a } = await provider("providerA");
+      const tenant = await nodes.start("tenant", { listen: [] });
+      const header = {
+        type: "push",
+        deploymentId: fx.deploymentId.toString(),
+        version: HELLO_VERSION,
+        size: HELLO_BYTES.length,
+        encoding: "xml",
+      };
+      expect(await rawPush(tenant, a, header, [HELLO_BYTES])).to.include({ code: "BAD_REQUEST" });
     });
 
     it("refuses bytes that are not a manifest (INVALID_MANIFEST with located issues)", async function () {
@@ -346,7 +394,7 @@ describe("p2p: manifest delivery", function () {
       expect((notYet as ManifestProtocolError).code).to.equal("NOT_FOUND");
       await tenant.push(a.multiaddrs[0], fx.deploymentId, HELLO_BYTES);
       const bytes = await tenant.fetch(a.multiaddrs[0], fx.deploymentId, HELLO_VERSION);
-      expect(Buffer.from(bytes).toString("utf8")).to.equal(HELLO);
+      expect(Buffer.from(bytes).toString("utf8")).to.equal(HELLO_CANONICAL);
       const refused = await stranger.fetch(a.multiaddrs[0], fx.deploymentId, HELLO_VERSION).catch((e: unknown) => e);
       expect((refused as ManifestProtocolError).code).to.equal("STRANGER");
     });
@@ -375,7 +423,7 @@ describe("p2p: manifest delivery", function () {
       expect(again.store.has(fx.deploymentId, HELLO_VERSION)).to.equal(true);
       const tenant2 = await nodes.start("tenant", { listen: [] });
       expect(Buffer.from(await tenant2.fetch(again.multiaddrs[0], fx.deploymentId, HELLO_VERSION)).toString()).to.equal(
-        HELLO,
+        HELLO_CANONICAL,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  * `allowAllAuthorizer`; the chain-backed rules are in manifest-node.test.ts.
  */
 import { expect } from "chai";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { computeAddress, Wallet } from "ethers";
@@ -156,13 +156,20 @@ describe("p2p: transport, limits and store", function () {
       const store = new ManifestStore(dir);
       const manifest = parseManifest(HELLO);
       store.put({ deploymentId: 3n, version: HELLO_VERSION, bytes: HELLO_BYTES, manifest, from: "", storedAt: 1 });
-      expect(readdirSync(join(dir, "3"))).to.deep.equal([`${HELLO_VERSION}.yaml`]); // no temporary file left
+      // Kept in its canonical form, whatever it arrived as; no temporary file left.
+      expect(readdirSync(join(dir, "3"))).to.deep.equal([`${HELLO_VERSION}.json`]);
+      expect(readFileSync(join(dir, "3", `${HELLO_VERSION}.json`), "utf8")).to.equal(manifest.canonical);
       // A file whose content is not its version: never served.
       writeFileSync(join(dir, "3", `${OTHER_VERSION}.yaml`), HELLO);
+      writeFileSync(join(dir, "3", `${OTHER_VERSION}.json`), manifest.canonical);
       writeFileSync(join(dir, "3", "notes.txt"), "ignored");
+      // What an earlier version of the store wrote (the YAML as received) is still read.
+      mkdirSync(join(dir, "4"));
+      writeFileSync(join(dir, "4", `${HELLO_VERSION}.yaml`), HELLO);
       const again = new ManifestStore(dir);
-      expect(again.load()).to.equal(1);
+      expect(again.load()).to.equal(2);
       expect(again.has(3n, HELLO_VERSION)).to.equal(true);
+      expect(new TextDecoder().decode(again.get(4n, HELLO_VERSION)!.bytes)).to.equal(manifest.canonical);
       expect(again.has(3n, OTHER_VERSION)).to.equal(false);
       expect(again.versions(3n).map((m) => m.version)).to.deep.equal([HELLO_VERSION]);
       expect(() =>

@@ -9,13 +9,20 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet } from "ethers";
+import { MANIFEST_UPLOAD_HEADERS, signManifestUpload } from "../../../offchain/chain/manifest-upload";
 import { parseManifest, requirementSpecs } from "../../../offchain/manifest";
+import {
+  combineDeliveries,
+  HttpManifestDelivery,
+  P2pManifestDelivery,
+  Tom3Client,
+} from "../../../offchain/sdk";
 import { ChainAuthorizer, createManifestNode, ManifestStore, type ManifestNode } from "../../../offchain/p2p";
 import { ProviderDaemon, StateStore, logsAuthMessage, parseProviderConfig, type CharterRecord } from "../../../offchain/provider";
 import { buildSampleImages } from "../../../offchain/provider/executor";
 import type { Tom3Deployment } from "../../../offchain/chain/deployment";
 import { deployTom3, type Tom3Suite } from "../../fixtures/deploy";
-import { HELLO, HELLO_BYTES, HELLO_VERSION, OTHER, OTHER_BYTES, OTHER_VERSION, ROLE, hardhatKey } from "../p2p/helpers";
+import { type Role, HELLO, HELLO_BYTES, HELLO_CANONICAL, HELLO_VERSION, OTHER, OTHER_BYTES, OTHER_VERSION, ROLE, hardhatKey } from "../p2p/helpers";
 import { cleanUp, docker, httpGet, leftovers } from "./executor/helpers";
 import { LABEL } from "../../../offchain/provider/executor";
 import { eventually, tempDir } from "./helpers";
@@ -88,6 +95,8 @@ dataDir: ${dir}
 
   const charter = (id: bigint): CharterRecord => daemon.charters.charter(id)!;
 
+  const tenantAuthorizer = () => new ChainAuthorizer({ provider: hre.ethers.provider, deployment: record, cacheTtlMs: 0 });
+
   async function api(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
     const response = await fetch(`${daemon.apiUrl}${path}`, { headers });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -120,7 +129,7 @@ dataDir: ${dir}
     daemon = await startDaemon();
     tenantNode = await createManifestNode({
       privateKey: hardhatKey(ROLE.tenant),
-      authorizer: new ChainAuthorizer({ provider: hre.ethers.provider, deployment: record, cacheTtlMs: 0 }),
+      authorizer: tenantAuthorizer(),
       listen: [],
     });
     await tenantNode.start();
@@ -229,6 +238,111 @@ dataDir: ${dir}
     expect((await suite.market.charter(orderId)).state).to.equal(3n); // Closed
     expect(daemon.inventory.get(orderId)).to.equal(undefined);
     expect((await leftovers(key.address)).containers).to.deep.equal([]);
+  });
+
+  /** `PUT /deployments/:id/manifest`, signed by `signer` over `signed` (default: what is sent is what is signed). */
+  async function upload(
+    deploymentId: bigint,
+    body: Uint8Array | string,
+    o: { signer?: Role; version?: string; expiry?: number; encoding?: string; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; body: { error?: { code: string; message: string; issues?: unknown[] }; code?: string } }> {
+    const signer = (await hre.ethers.getSigners())[ROLE[o.signer ?? "tenant"]];
+    const version = o.version ?? HELLO_VERSION;
+    const expiry = o.expiry ?? Math.floor(Date.now() / 1000) + 300;
+    const signature = await signManifestUpload(signer, { deploymentId, version, chainId: record.chainId, market: record.contracts.market, expiry });
+    const response = await fetch(`${daemon.apiUrl}/deployments/${deploymentId}/manifest`, {
+      method: "PUT",
+      headers: {
+        [MANIFEST_UPLOAD_HEADERS.signature]: signature,
+        [MANIFEST_UPLOAD_HEADERS.expiry]: String(expiry),
+        [MANIFEST_UPLOAD_HEADERS.version]: version,
+        [MANIFEST_UPLOAD_HEADERS.encoding]: o.encoding ?? "canonical",
+        ...o.headers,
+      },
+      body: typeof body === "string" ? new TextEncoder().encode(body) : body,
+    });
+    return { status: response.status, body: (await response.json()) as never };
+  }
+
+  it("refuses a signed HTTP upload with a stable code and status for each reason, and runs nothing", async function () {
+    const { deploymentId, orderId } = await deploy();
+    await win(orderId);
+    const refusal = async (answer: Promise<Awaited<ReturnType<typeof upload>>>) => {
+      const { status, body } = await answer;
+      return { status, code: body.error?.code };
+    };
+    const canonical = HELLO_CANONICAL;
+    expect(await refusal(upload(deploymentId, canonical, { headers: { [MANIFEST_UPLOAD_HEADERS.signature]: "" } }))).to.deep.equal({
+      status: 401,
+      code: "UNAUTHENTICATED",
+    });
+    expect(await refusal(upload(deploymentId, canonical, { headers: { [MANIFEST_UPLOAD_HEADERS.signature]: "0x1234" } }))).to.deep.equal({
+      status: 401,
+      code: "BAD_SIGNATURE",
+    });
+    const past = Math.floor(Date.now() / 1000) - 10;
+    expect(await refusal(upload(deploymentId, canonical, { expiry: past }))).to.deep.equal({ status: 401, code: "STALE_SIGNATURE" });
+    expect(await refusal(upload(deploymentId, canonical, { expiry: past + 7_200 }))).to.deep.equal({ status: 401, code: "STALE_SIGNATURE" });
+    expect(await refusal(upload(deploymentId, canonical, { signer: "stranger" }))).to.deep.equal({ status: 403, code: "STRANGER" });
+    expect(await refusal(upload(999_999n, canonical))).to.deep.equal({ status: 404, code: "UNKNOWN_DEPLOYMENT" });
+    const otherCanonical = parseManifest(OTHER).canonical;
+    // Signed for another version than the chain's...
+    expect(await refusal(upload(deploymentId, otherCanonical, { version: OTHER_VERSION }))).to.deep.equal({ status: 409, code: "VERSION_MISMATCH" });
+    // ...or the right version signed, and other bytes sent (found by hash, before parsing).
+    expect(await refusal(upload(deploymentId, otherCanonical))).to.deep.equal({ status: 409, code: "VERSION_MISMATCH" });
+    const unmatched = await deploy();
+    expect(await refusal(upload(unmatched.deploymentId, canonical))).to.deep.equal({ status: 409, code: "NOT_A_CHARTER_HOLDER" });
+    expect(await refusal(upload(deploymentId, new Uint8Array(5 * 1024 * 1024).fill(32)))).to.deep.equal({ status: 413, code: "TOO_LARGE" });
+    expect(await refusal(upload(deploymentId, canonical, { headers: { [MANIFEST_UPLOAD_HEADERS.expiry]: "soon" } }))).to.deep.equal({
+      status: 400,
+      code: "BAD_REQUEST",
+    });
+    expect(await refusal(upload(deploymentId, canonical, { encoding: "xml" }))).to.deep.equal({ status: 400, code: "BAD_REQUEST" });
+    const broken = await upload(deploymentId, HELLO.replace("cpu: 250m", "cpu: lots"), { encoding: "yaml" });
+    expect(broken.status).to.equal(400);
+    expect(broken.body.error).to.include({ code: "INVALID_MANIFEST" });
+    expect(broken.body.error?.issues?.[0]).to.include({ path: "services.api.resources.cpu" });
+    expect((await fetch(`${daemon.apiUrl}/deployments/abc/manifest`, { method: "PUT", body: "x" })).status).to.equal(400);
+
+    expect(charter(orderId).phase).to.equal("waiting");
+    expect(daemon.node.store.has(deploymentId, HELLO_VERSION)).to.equal(false);
+    expect((await leftovers(key.address)).containers).to.deep.equal([]);
+    const tenant = (await hre.ethers.getSigners())[ROLE.tenant];
+    await suite.market.connect(tenant).closeCharter(orderId);
+    await eventually(() => charter(orderId).phase === "closed", 30_000, "the charter to close");
+  });
+
+  it("runs a workload uploaded over HTTP like a pushed one: the SDK falls back to HTTP when p2p is unreachable", async function () {
+    const { deploymentId, orderId } = await deploy();
+    await win(orderId);
+    // The provider's endpoint: a multiaddr nobody listens on (another peer id: libp2p would reuse the tenant node's
+    // open connection to the daemon's), then its API.
+    const nobody = (await createManifestNode({ privateKey: Wallet.createRandom().privateKey, authorizer: tenantAuthorizer(), listen: [] })).peerId;
+    const providerWallet = new Wallet(key.privateKey, hre.ethers.provider);
+    const registered = await suite.registry.endpointOf(key.address);
+    const attributes = [...(await suite.registry.attributesOf(key.address))];
+    await suite.registry.connect(providerWallet).update(`/ip4/127.0.0.1/tcp/1/p2p/${nobody} ${daemon.apiUrl}`, attributes);
+    try {
+      const tenant = (await hre.ethers.getSigners())[ROLE.tenant];
+      const client = new Tom3Client({
+        runner: tenant,
+        deployment: record,
+        delivery: combineDeliveries(new P2pManifestDelivery(tenantNode), new HttpManifestDelivery({ signer: tenant, deployment: record })),
+      });
+      const { delivered } = await client.deliverWorkload({ deploymentId, manifest: HELLO, charterIds: [orderId], retry: { attempts: 1 } });
+      expect(delivered).to.deep.equal([{ charterId: orderId, provider: key.address, endpoint: daemon.apiUrl, attempts: 1 }]);
+      await eventually(() => charter(orderId).phase === "running", 60_000, "the uploaded workload to run");
+      expect((await suite.market.charter(orderId)).state).to.equal(2n); // Active: acknowledged
+      const web = charter(orderId).endpoints!.find((e) => e.service === "web")!;
+      expect((await httpGet(web.hostPort)).status).to.equal(200);
+      // Uploaded again: already held, still OK (a retried upload is harmless).
+      expect(await upload(deploymentId, HELLO_CANONICAL)).to.deep.include({ status: 200 });
+
+      await suite.market.connect(tenant).closeCharter(orderId);
+      await eventually(() => charter(orderId).phase === "closed", 30_000, "the charter to close");
+    } finally {
+      await suite.registry.connect(providerWallet).update(registered, attributes);
+    }
   });
 
   /** Running containers of one charter, by version label. */
