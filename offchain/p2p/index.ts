@@ -33,6 +33,7 @@ export {
   type NodeStatus,
   type RequestOptions,
   type VerifiedManifest,
+  type InboundAnswer,
 } from "./node";
 export {
   DEFAULT_LIMITS,

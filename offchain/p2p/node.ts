@@ -74,8 +74,19 @@ export interface ManifestNodeOptions {
   storeDir?: string;
   /** Called with every newly verified manifest (provider nodes: the daemon rolls it out). */
   onManifest?: (verified: VerifiedManifest) => void | Promise<void>;
+  /** Called with the answer to every inbound request (provider nodes count refusals in their metrics). */
+  onInbound?: (answer: InboundAnswer) => void;
   /** Default: silent. */
   logger?: Logger;
+}
+
+/** What the node answered an inbound request: `code` is OK or the refusal's stable code. */
+export interface InboundAnswer {
+  type: "push" | "fetch" | "unknown";
+  code: string;
+  /** The authenticated participant, when authentication got that far. */
+  from?: string;
+  ms: number;
 }
 
 export type NodeStatus = "stopped" | "starting" | "running" | "stopping";
@@ -248,13 +259,16 @@ class Tom3ManifestNode implements ManifestNode {
     let answer: ManifestResponse;
     let body: Uint8Array | undefined;
     let readAll = false;
+    let type: InboundAnswer["type"] = "unknown";
+    let from: string | undefined;
     const busy = this.inbound >= this.limits.maxInboundStreams;
     this.inbound++;
     try {
       if (busy) throw new ManifestProtocolError("BUSY", `${this.limits.maxInboundStreams} transfers in progress`);
       const request = await this.readRequest(reader, signal);
+      type = request.type;
       if (request.type === "fetch") readAll = true;
-      const from = await this.authenticate(peer, request);
+      from = await this.authenticate(peer, request);
       const deploymentId = BigInt(request.deploymentId);
       if (request.type === "push") {
         await this.admitPush(deploymentId, from, request.version);
@@ -278,6 +292,11 @@ class Tom3ManifestNode implements ManifestNode {
       { peer, status: answer.status, code: answer.code, ms: Date.now() - started },
       `inbound ${answer.code}: ${answer.message}`,
     );
+    try {
+      this.options.onInbound?.({ type, code: answer.code, ...(from === undefined ? {} : { from }), ms: Date.now() - started });
+    } catch (error) {
+      this.log.error({ err: error }, "onInbound failed");
+    }
     try {
       await this.reply(stream, reader, answer, body, readAll);
     } catch (error) {

@@ -117,6 +117,7 @@ export class ProviderDaemon {
       listen: config.endpoints.listen.length > 0 ? config.endpoints.listen : ["/ip4/0.0.0.0/tcp/0"],
       storeDir: join(config.dataDir, "manifests"),
       onManifest: (verified) => charters?.offer(verified),
+      onInbound: (answer) => this.metrics.p2pRequests.inc({ type: answer.type, code: answer.code }),
       logger: log("p2p"),
     });
     this.node.store.load();

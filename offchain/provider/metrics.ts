@@ -17,6 +17,7 @@ export interface ProviderMetrics {
   claims: Counter;
   claimedWei: Counter;
   workloadRefusals: Counter<"code">;
+  p2pRequests: Counter<"type" | "code">;
 }
 
 export function createProviderMetrics(registry: Registry = new Registry()): ProviderMetrics {
@@ -63,6 +64,12 @@ export function createProviderMetrics(registry: Registry = new Registry()): Prov
       name: "tom3_provider_workload_verification_failures_total",
       help: "Workloads refused by the charter manager, by code (VERSION_MISMATCH: not the on-chain version; NO_MATCHING_GROUP: no placement group matches the order)",
       labelNames: ["code"],
+      registers: [registry],
+    }),
+    p2pRequests: new Counter({
+      name: "tom3_provider_p2p_requests_total",
+      help: "Inbound /tom3/manifest/1.0.0 requests by type (push, fetch) and answer (OK or the refusal code: VERSION_MISMATCH, NOT_A_PARTICIPANT, TOO_LARGE, ...)",
+      labelNames: ["type", "code"],
       registers: [registry],
     }),
   };

@@ -181,6 +181,7 @@ dataDir: ${dir}
     expect(detail.body).to.include({ phase: "running", version: HELLO_VERSION });
     const metrics = await fetch(`${daemon.apiUrl}/metrics`).then((r) => r.text());
     expect(metrics).to.match(/tom3_provider_bids_sent_total \d/);
+    expect(metrics).to.match(/^tom3_provider_p2p_requests_total\{type="push",code="OK"\} [1-9]\d*$/m);
     expect(metrics).to.match(/^tom3_provider_charters\{phase="running"\} 1$/m);
     expect(metrics).to.match(/^tom3_provider_claims_total [1-9]\d*$/m);
     const claimedWei = Number(/^tom3_provider_claimed_wei_total (\S+)$/m.exec(metrics)?.[1]);
@@ -225,9 +226,10 @@ dataDir: ${dir}
     // ...and the charter manager checks again whatever reaches it.
     await daemon.charters.offer({ deploymentId, version: OTHER_VERSION, manifest: parseManifest(OTHER) });
     expect(charter(orderId)).to.include({ phase: "waiting", code: "VERSION_MISMATCH" });
-    expect(await fetch(`${daemon.apiUrl}/metrics`).then((r) => r.text())).to.match(
-      /^tom3_provider_workload_verification_failures_total\{code="VERSION_MISMATCH"\} 1$/m,
-    );
+    const metrics = await fetch(`${daemon.apiUrl}/metrics`).then((r) => r.text());
+    expect(metrics).to.match(/^tom3_provider_workload_verification_failures_total\{code="VERSION_MISMATCH"\} 1$/m);
+    // The refusal on the wire is counted too.
+    expect(metrics).to.match(/^tom3_provider_p2p_requests_total\{type="push",code="VERSION_MISMATCH"\} [1-9]\d*$/m);
     expect((await leftovers(key.address)).containers).to.deep.equal([]);
 
     const { acknowledgeBy } = await suite.market.charter(orderId);
