@@ -6,13 +6,14 @@
  * embedded `hardhat node` runs like a real chain: a block every second plus automine (a transaction is mined at
  * once), real wall-clock windows, no time travel. Figures per run:
  *
- *   order→bids          createOrder sent → the tenant has seen both eu-west bids on chain
- *   close→match         the window's end (closesAt, chain time = wall time here) → the order is Matched on chain,
- *                       split into close→block (the first block whose timestamp reaches closesAt) and block→match
+ *   order→bids          createOrder sent → the tenant has seen both eu-west bids on chain (inside the window)
+ *   close→match         the window's end (createOrder sent + window) → the order is Matched on chain, split into
+ *                       close→block (until the first block whose timestamp reaches the order's closesAt: the chain's
+ *                       own clock decides when the window is over) and block→match
  *   match→delivered     → the workload pushed peer to peer and accepted by the winner
- *   delivered→ack       → the provider's acknowledge is on chain
+ *   delivered→ack       → the provider's acknowledge is on chain, as the tenant sees it
  *   ack→200             → the first HTTP 200 from the web container (polled from delivery on, so it may be < 0)
- *   overhead            total − window (target < 3 s)
+ *   overhead            total − window (target < 3 s) = close→match + match→delivered + delivered→ack + ack→200
  *
  * Two match modes: "tenant" is the SDK's default (the tenant matches once its clock passes the window, racing the
  * best bidder's daemon); "daemon" leaves the match to the best bidder's daemon alone, whose bid engine ticks on the
@@ -49,6 +50,8 @@ interface RunFigures {
   matchedBy: "tenant" | "daemon";
   totalMs: number;
   overheadMs: number;
+  /** Wall clock at createOrder minus the order block's timestamp. */
+  chainClockBehindMs: number;
   parts: {
     orderToBids: number;
     closeToMatch: number;
@@ -89,11 +92,15 @@ async function marketRun(m: DemoMarket, windowS: number, mode: "tenant" | "daemo
   });
   const deployed = await deployManifest(client, { manifest: manifestFor(windowS, tag), source: tag, permit: true });
   const order = deployed.orders[0];
-  const closeWall = Number(order.closesAt) * 1000;
+  const orderSent = t.orderSent!;
+  const windowEnd = orderSent + windowS * 1000;
+  // Hardhat stamps a block with a time a second or two behind the wall clock: the chain closes the window when a
+  // block's timestamp reaches closesAt, which is about when the wall clock reaches windowEnd.
+  const chainClockBehindMs = orderSent - Number(order.closesAt - BigInt(windowS)) * 1000;
 
   // The chain as seen from outside, every 25 ms from shortly before the window's end: the first block at or past
   // it, and the match.
-  const watchFrom = closeWall - 1500;
+  const watchFrom = windowEnd - 1500;
   const limit = (windowS + 60) * 1000;
   const blockAtClose = firstTime("a block at closesAt", async () => (await m.rpc.getBlock("latest"))!.timestamp >= Number(order.closesAt), limit, watchFrom);
   const matchedOnChain = firstTime("the match", async () => Number((await m.market.order(order.orderId)).state) === MATCHED, limit, watchFrom);
@@ -118,7 +125,6 @@ async function marketRun(m: DemoMarket, windowS: number, mode: "tenant" | "daemo
   await closeDeployment(client, { deploymentId: deployed.deploymentId });
   await until("the teardown", async () => (await labelled(m.docker, winner.key.address, match.charterId)).length === 0, 60_000);
 
-  const orderSent = t.orderSent!;
   const bidsSeen = t.bids.length >= 2 ? Math.max(...t.bids.slice(0, 2)) : NaN;
   const totalMs = t.ok200! - orderSent;
   return {
@@ -127,10 +133,11 @@ async function marketRun(m: DemoMarket, windowS: number, mode: "tenant" | "daemo
     matchedBy: match.matchedByUs ? "tenant" : "daemon",
     totalMs,
     overheadMs: totalMs - windowS * 1000,
+    chainClockBehindMs,
     parts: {
       orderToBids: bidsSeen - orderSent,
-      closeToMatch: t.matched - closeWall,
-      closeToBlock: blockAt - closeWall,
+      closeToMatch: t.matched - windowEnd,
+      closeToBlock: blockAt - windowEnd,
       blockToMatch: t.matched - blockAt,
       matchToDelivered: t.delivered - t.matched,
       deliveredToAck: t.ack! - t.delivered,
