@@ -73,11 +73,16 @@ function manifestFor(windowS: number, tag: string): string {
 async function firstTime(what: string, fn: () => Promise<boolean>, timeoutMs: number, notBefore = 0): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   if (notBefore > Date.now()) await sleep(notBefore - Date.now());
+  let last: unknown;
   while (Date.now() < deadline) {
-    if (await fn().catch(() => false)) return Date.now();
+    try {
+      if (await fn()) return Date.now();
+    } catch (error) {
+      last = error;
+    }
     await sleep(25);
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
 }
 
 async function marketRun(m: DemoMarket, windowS: number, mode: "tenant" | "daemon", tag: string): Promise<RunFigures> {
@@ -120,7 +125,10 @@ async function marketRun(m: DemoMarket, windowS: number, mode: "tenant" | "daemo
       t.ack = Date.now();
     }),
     firstHttp200(winner, match.charterId).then((at) => (t.ok200 = at)),
-  ]);
+  ]).catch(async (error: unknown) => {
+    const detail = await charterDetail(winner, match.charterId).catch((e: unknown) => String(e));
+    throw new Error(`${(error as Error).message}; ${winner.spec.name}'s charter: ${JSON.stringify(detail)}\n${winner.log.join("").slice(-2000)}`);
+  });
 
   await closeDeployment(client, { deploymentId: deployed.deploymentId });
   await until("the teardown", async () => (await labelled(m.docker, winner.key.address, match.charterId)).length === 0, 60_000);
