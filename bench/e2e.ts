@@ -221,6 +221,9 @@ async function main(): Promise<void> {
         );
       }
     }
+  } catch (error) {
+    if (process.env.TOM3_BENCH_VERBOSE) console.error(m.chainOutput().split("\n").filter((l) => !/^\s*eth_/.test(l)).slice(-80).join("\n"));
+    throw error;
   } finally {
     await m.stop();
   }
@@ -298,6 +301,7 @@ main().then(
   () => process.exit(0),
   (error: unknown) => {
     console.error(`bench:e2e failed: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env.TOM3_BENCH_VERBOSE && error instanceof Error) console.error(error.stack);
     process.exit(1);
   },
 );

@@ -218,7 +218,9 @@ export class DemoMarket {
         await this.rpc.send("evm_setIntervalMining", [this.o.blockIntervalMs]);
         detail(`a block every ${this.o.blockIntervalMs} ms plus automine, real wall-clock time (no time travel)`);
       }
-      keys = this.chain.accounts.slice(1, 1 + DEMO_ROLES.length).map((a) => a.privateKey);
+      // Fresh keys per run, not Hardhat's well-known ones: the executor scopes containers by the provider's
+      // address, so two runs on one Docker engine (two terminals, parallel CI jobs) must never share one.
+      keys = DEMO_ROLES.map(() => Wallet.createRandom().privateKey);
       funder = new NonceManager(new Wallet(this.chain.accounts[0].privateKey, this.rpc));
     }
     detail(`market ${this.deployment.contracts.market}, token ${this.deployment.contracts.token}`);
@@ -245,13 +247,13 @@ export class DemoMarket {
       });
       for (const r of roles) detail(`${r.role} ${r.address}: ${formatUnits((await this.token.balanceOf(r.address)) as bigint, 18)} TOM3`);
     } else {
-      say("Funding the tenant and three providers (Hardhat's test keys; TOM3 from the deployer)");
+      say("Funding the tenant and three providers (fresh keys; ETH for gas and TOM3 from the deployer)");
       const token = this.token.connect(funder!) as Contract;
-      await (await token.transfer(this.tenant.address, parseUnits("1000", 18))).wait();
-      detail(`tenant ${this.tenant.address}: 1000 TOM3`);
-      for (const [i, key] of providerKeys.entries()) {
-        await (await token.transfer(key.address, parseUnits("100", 18))).wait();
-        detail(`${PROVIDERS[i].name} ${key.address}: 100 TOM3`);
+      for (const [i, r] of roles.entries()) {
+        const tom3 = i === 0 ? "1000" : "100";
+        await (await funder!.sendTransaction({ to: r.address, value: parseUnits("10", 18) })).wait();
+        await (await token.transfer(r.address, parseUnits(tom3, 18))).wait();
+        detail(`${r.role} ${r.address}: 10 ETH, ${tom3} TOM3`);
       }
     }
 
@@ -302,6 +304,11 @@ export class DemoMarket {
     if (this.realTime) throw new Error("time runs by itself on this chain: wait, do not move it");
     await this.rpc.send("evm_increaseTime", [seconds]);
     await this.rpc.send("evm_mine", []);
+  }
+
+  /** What the embedded chain's node printed (its log names a failed transaction's reason); "" on a network. */
+  chainOutput(): string {
+    return this.chain?.output() ?? "";
   }
 
   /** Remember a deployment of this run; on a configured network stop() closes it if it is still open. */

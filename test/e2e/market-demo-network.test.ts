@@ -171,7 +171,21 @@ describe("market demo on a configured network (--network)", function () {
     });
 
     it("`--network localhost` runs the whole market on it and waits for real time instead of moving it", async function () {
-      const run = await demo(["--network", "localhost"], { ...env(), TOM3_LOCAL_RPC_URL: chain.rpcUrl });
+      // Fresh accounts with gas only (the executor scopes containers by provider address: no other run shares
+      // them); the node's unlocked deployer tops them up with TOM3.
+      const keys = [0, 1, 2, 3].map(() => Wallet.createRandom());
+      const rpc = testProvider(chain.rpcUrl);
+      try {
+        const deployer = await rpc.getSigner(chain.accounts[0].address);
+        for (const k of keys) await (await deployer.sendTransaction({ to: k.address, value: 10n ** 19n })).wait();
+      } finally {
+        rpc.destroy();
+      }
+      const run = await demo(["--network", "localhost"], {
+        TOM3_DEPLOYMENTS_DIR: chain.deploymentsDir,
+        TOM3_DEMO_KEYS: keys.map((k) => k.privateKey).join(","),
+        TOM3_LOCAL_RPC_URL: chain.rpcUrl,
+      });
       const out = `${run.stdout}\n${run.stderr}`;
       expect(run.code, out).to.equal(0);
       expect(run.stdout).to.contain('Using the configured network "localhost" and the TOM3 suite deployed there');
@@ -179,6 +193,7 @@ describe("market demo on a configured network (--network)", function () {
       expect(run.stdout).to.match(/The bidding window closes \(waiting about \d+ s of real time\)/);
       expect(run.stdout).to.match(/charter \d+: bravo at 80 wei\/s/);
       expect(run.stdout).to.contain(`the page's greeting: before "hello", after "${V2_GREETING}"`);
+      expect(run.stdout).to.contain(`+20.0 TOM3 from ${chain.accounts[0].address}`);
       expect(run.stdout).to.match(/market holds \d+ wei = sum of accounts \d+ wei: OK/);
       expect(chain.output()).to.not.match(/evm_increaseTime|evm_mine|evm_setNextBlockTimestamp|hardhat_mine/);
     });
