@@ -259,7 +259,7 @@ async function main(): Promise<void> {
     `\nEnd to end, createOrder → first HTTP 200 (median of ${REPEATS}; seconds). Embedded hardhat node with interval mining: ` +
       `a block every ${BLOCK_INTERVAL_MS / 1000} s plus automine, real wall-clock windows, no time travel.`,
   );
-  const header = ["window", "match by", "total", "overhead", "max ovh", "order→bids", "close→match", "(→block", "block→match)", "match→deliv", "deliv→ack", "ack→200", "× baseline"];
+  const header = ["window", "match by", "total", "overhead", "max ovh", "order→bids", "close→match", "(→block", "block→match)", "match→deliv", "deliv→ack", "ack→200", "× baseline", "ovh × base"];
   const rows = groups.map((g) => [
     `${g.windowS} s`,
     g.mode === "tenant" ? `tenant (${g.matchedBy})` : "daemon only",
@@ -274,8 +274,9 @@ async function main(): Promise<void> {
     s(g.medianMs.deliveredToAck),
     s(g.medianMs.ackTo200),
     `${g.ratioToBaseline.toFixed(1)}×`,
+    `${g.overheadRatioToBaseline.toFixed(1)}×`,
   ]);
-  rows.push(["no market", "Docker executor", s(base), "", "", "", "", "", "", "", "", "", "1.0×"]);
+  rows.push(["no market", "Docker executor", s(base), "", "", "", "", "", "", "", "", "", "1.0×", ""]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padStart(widths[i])).join("  "));
   const worst = Math.max(...groups.filter((g) => g.mode === "tenant").map((g) => g.medianMs.overhead));
