@@ -23,6 +23,7 @@ import {
   Wallet,
   formatEther,
   formatUnits,
+  getAddress,
   type Signer,
 } from "ethers";
 import { DEFAULT_DEPLOYMENTS_DIR, DeploymentFileError, deploymentFile, readDeployment } from "../offchain/chain/addresses";
@@ -156,7 +157,7 @@ async function funderOf(entry: NetworkEntry, env: NodeJS.ProcessEnv, rpc: JsonRp
   if (mnemonic) return { kind: "key", wallet: fromMnemonic(mnemonic, 0, "TOM3_DEMO_MNEMONIC") };
   // "remote": the node's own unlocked accounts (a `hardhat node` has twenty).
   const unlocked = (await rpc.send("eth_accounts", []).catch(() => [])) as string[];
-  return unlocked.length > 0 ? { kind: "unlocked", address: unlocked[0] } : undefined;
+  return unlocked.length > 0 ? { kind: "unlocked", address: getAddress(unlocked[0]) } : undefined;
 }
 
 function hdMnemonic(accounts: unknown): string | undefined {
