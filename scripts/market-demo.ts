@@ -8,15 +8,20 @@
  * it; the web service answers on its published port while the internal api refuses outsiders; payment accrues and
  * is claimed; a new version rolls out; the charter closes; the balances add up.
  *
+ * `--network <name>` uses a configured chain instead (see scripts/market-network.ts): its deployment record, its
+ * accounts, and its own clock: the demo waits for the real bidding window and the real accrual, never moves time.
+ *
  * Everything started here is removed in `finally`, on SIGINT / SIGTERM and on failure: containers and networks
- * (by the executor's labels), the daemons, the chain. `runMarketDemo` is the scenario (test/e2e runs it too).
+ * (by the executor's labels), the daemons, the embedded chain; on a configured network a deployment left open by a
+ * failure is closed, so its escrow goes back to the tenant. `runMarketDemo` is the scenario (test/e2e runs it too);
+ * `DemoMarket` is the market without the scenario (bench/e2e.ts measures with it).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { Contract, JsonRpcProvider, NonceManager, Wallet, formatUnits, parseUnits } from "ethers";
+import { Contract, JsonRpcProvider, NonceManager, Wallet, formatUnits, parseUnits, type Signer } from "ethers";
 import { freePort, startLocalChain, type LocalChain, REPO_ROOT } from "../test/harness/local-chain";
 import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../offchain/p2p";
 import {
@@ -28,10 +33,13 @@ import {
   updateDeployment,
   waitForAcknowledgements,
   waitForMatches,
+  type Tom3ClientOptions,
 } from "../offchain/sdk";
+import type { Tom3Deployment } from "../offchain/chain/deployment";
 import { buildSampleImages } from "../offchain/provider/executor/images";
 import { LABEL } from "../offchain/provider/executor/plan";
 import { marketAbi, tom3TokenAbi } from "../offchain/chain/abis";
+import { DEMO_ROLES, connectNetwork, fundDemoAccounts, redact, type DemoNetwork, type NetworkEntry } from "./market-network";
 
 export interface ProviderSpec {
   name: string;
@@ -46,14 +54,23 @@ export const PROVIDERS: ProviderSpec[] = [
   { name: "charlie", region: "us-east", price: 60n },
 ];
 
+/** The update step's new greeting: the page the web service serves prints it. */
+export const V2_GREETING = "hello from version 2";
+
 export interface MarketDemoOptions {
   /** Where step lines go (default console.log). */
   log?: (line: string) => void;
   /** Aborts the scenario (cleanup still runs). */
   signal?: AbortSignal;
+  /** A configured network (`connectNetwork`) instead of the embedded chain. */
+  network?: DemoNetwork;
 }
 
 export interface MarketDemoResult {
+  /** "embedded" or the configured network's name. */
+  network: string;
+  /** Time ran by itself (no time travel): the window and the accrual were waited for. */
+  realTime: boolean;
   orderId: bigint;
   decisions: { provider: string; kind: string; price?: string; code?: string; reason?: string }[];
   winner: string;
@@ -68,10 +85,13 @@ export interface MarketDemoResult {
   claimed: bigint;
   updatedVersion: string;
   runningVersion: string;
+  /** The web page after the update rolled out (its greeting is V2_GREETING). */
+  webBodyAfterUpdate: string;
   closed: boolean;
   leftoverContainers: number;
-  marketHeld: bigint;
-  sumOfAccounts: bigint;
+  /** What the market contract's token balance and the demo accounts' escrow moved by during the demo. */
+  marketHeldChange: bigint;
+  accountsChange: bigint;
   /** The providers' accounts (what the executor's labels name). */
   providerAddresses: string[];
   timings: Record<string, number>;
@@ -80,7 +100,8 @@ export interface MarketDemoResult {
 const fmt = (wei: bigint): string => (wei < 10n ** 12n ? `${wei} wei` : `${formatUnits(wei, 18)} TOM3`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+/** Polls `fn` every 250 ms until it returns a value (not undefined / false); a daemon that exits ends the wait. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, signal?: AbortSignal): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -111,7 +132,7 @@ export async function checkDocker(docker: Docker): Promise<string> {
   }
 }
 
-interface Daemon {
+export interface Daemon {
   spec: ProviderSpec;
   key: Wallet;
   apiUrl: string;
@@ -119,110 +140,130 @@ interface Daemon {
   log: string[];
 }
 
-/** The scenario. Resolves with what each step saw; throws on the first step that fails. Cleans up either way. */
-export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<MarketDemoResult> {
-  const out = options.log ?? ((line: string) => console.log(line));
-  const signal = options.signal;
-  let step = 0;
-  const say = (text: string) => out(`\n[${++step}] ${text}`);
-  const detail = (text: string) => out(`    ${text}`);
-  const timings: Record<string, number> = {};
-  const t0 = Date.now();
-  const mark = (name: string) => (timings[name] = Date.now() - t0);
+export interface DemoMarketOptions {
+  signal?: AbortSignal;
+  /** A configured network (`connectNetwork`) instead of the embedded chain. */
+  network?: DemoNetwork;
+  /**
+   * Embedded chain only: also mine a block every this many ms (automine stays on, so a transaction is mined at
+   * once). The chain's clock then runs as on a real chain, and the market waits for it instead of moving it.
+   */
+  blockIntervalMs?: number;
+  /** A numbered step, and a line under it. */
+  say: (text: string) => void;
+  detail: (text: string) => void;
+}
 
-  const docker = new Docker();
-  const dir = mkdtempSync(join(tmpdir(), "tom3-market-demo-"));
-  const daemons: Daemon[] = [];
-  const probes: string[] = [];
-  let chain: LocalChain | undefined;
-  let tenantNode: ManifestNode | undefined;
-  let rpc: JsonRpcProvider | undefined;
+/**
+ * The market of the demo without its scenario: a chain with the suite (embedded or configured), a funded tenant,
+ * three provider daemons, the tenant's libp2p node. `start()` prints steps as it goes; `stop()` removes everything
+ * it started (also after a failed or aborted start).
+ */
+export class DemoMarket {
+  readonly docker = new Docker();
+  readonly daemons: Daemon[] = [];
+  /** Time runs by itself (a configured network, or interval mining): windows are waited for, never skipped. */
+  readonly realTime: boolean;
+  /** "embedded" or the configured network's name. */
+  readonly networkName: string;
+  rpc!: JsonRpcProvider;
+  rpcUrl!: string;
+  deployment!: Tom3Deployment;
+  deploymentsDir!: string;
+  tenant!: Wallet;
+  token!: Contract;
+  market!: Contract;
+  tenantNode?: ManifestNode;
+  /** The market's token balance and the sum of the demo accounts' escrow, before the demo touched them. */
+  before = { held: 0n, accounts: 0n };
+  private chain?: LocalChain;
+  private readonly dir = mkdtempSync(join(tmpdir(), "tom3-market-demo-"));
+  private readonly probes: string[] = [];
+  /** Deployments of this run still open: closed on stop() on a configured network (the escrow goes back). */
+  private readonly open = new Set<bigint>();
+  private stopped = false;
 
-  const cleanup = async (): Promise<void> => {
-    await tenantNode?.stop().catch(() => undefined);
-    tenantNode = undefined;
-    await Promise.all(daemons.map((d) => stopChild(d.child)));
-    for (const d of daemons) await removeLabelled(docker, d.key.address);
-    for (const id of probes) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
-    rpc?.destroy();
-    rpc = undefined;
-    await chain?.stop().catch(() => undefined);
-    chain = undefined;
-    rmSync(dir, { recursive: true, force: true });
-  };
-
-  const aborted = new Promise<never>((_, reject) => {
-    if (signal?.aborted) reject(signal.reason as Error);
-    signal?.addEventListener("abort", () => reject(signal.reason as Error), { once: true });
-  });
-  aborted.catch(() => undefined);
-  try {
-    return await Promise.race([scenario(), aborted]);
-  } finally {
-    await cleanup();
+  constructor(private readonly o: DemoMarketOptions) {
+    this.realTime = o.network !== undefined || o.blockIntervalMs !== undefined;
+    this.networkName = o.network?.name ?? "embedded";
   }
 
-  async function scenario(): Promise<MarketDemoResult> {
+  async start(): Promise<void> {
+    const { say, detail, signal } = this.o;
     say("Checking the Docker engine and building the sample images locally (no registry)");
-    detail(`Docker engine ${await checkDocker(docker)}`);
-    const built = await buildSampleImages();
+    detail(`Docker engine ${await checkDocker(this.docker)}`);
+    const built = await buildSampleImages({ docker: this.docker });
     detail(built.length === 0 ? "tom3/hello:local and tom3/api:local already present" : `built ${built.join(", ")}`);
-    mark("images");
 
-    say("Starting an embedded local chain and deploying the TOM3 suite with the deployment module");
-    chain = await startLocalChain({ timeoutMs: 120_000 });
-    detail(`chain ${chain.chainId} at ${chain.rpcUrl}`);
-    detail(`market ${chain.deployment.contracts.market}, token ${chain.deployment.contracts.token}`);
-    mark("chain");
-    rpc = new JsonRpcProvider(chain.rpcUrl, chain.chainId, { staticNetwork: true, cacheTimeout: -1 });
-    rpc.pollingInterval = 200;
-    const deployer = new NonceManager(new Wallet(chain.accounts[0].privateKey, rpc));
-    const tenant = new Wallet(chain.accounts[1].privateKey, rpc);
-    const token = new Contract(chain.deployment.contracts.token, tom3TokenAbi, deployer);
-    const market = new Contract(chain.deployment.contracts.market, marketAbi, rpc);
+    let keys: string[];
+    let funder: Signer | undefined;
+    const net = this.o.network;
+    if (net) {
+      say(`Using the configured network "${net.name}" and the TOM3 suite deployed there`);
+      this.rpcUrl = net.rpcUrl;
+      this.deployment = net.deployment;
+      this.deploymentsDir = net.deploymentsDir;
+      this.rpc = this.provider(net.chainId);
+      detail(`chain ${net.chainId} at ${redact(net.rpcUrl)}; its own clock: the demo waits for real time, never moves it`);
+      keys = net.keys;
+    } else {
+      say("Starting an embedded local chain and deploying the TOM3 suite with the deployment module");
+      this.chain = await startLocalChain({ timeoutMs: 120_000 });
+      this.rpcUrl = this.chain.rpcUrl;
+      this.deployment = this.chain.deployment;
+      this.deploymentsDir = this.chain.deploymentsDir;
+      this.rpc = this.provider(this.chain.chainId);
+      detail(`chain ${this.chain.chainId} at ${this.chain.rpcUrl}`);
+      if (this.o.blockIntervalMs !== undefined) {
+        await this.rpc.send("evm_setIntervalMining", [this.o.blockIntervalMs]);
+        detail(`a block every ${this.o.blockIntervalMs} ms plus automine, real wall-clock time (no time travel)`);
+      }
+      // Fresh keys per run, not Hardhat's well-known ones: the executor scopes containers by the provider's
+      // address, so two runs on one Docker engine (two terminals, parallel CI jobs) must never share one.
+      keys = DEMO_ROLES.map(() => Wallet.createRandom().privateKey);
+      funder = new NonceManager(new Wallet(this.chain.accounts[0].privateKey, this.rpc));
+    }
+    detail(`market ${this.deployment.contracts.market}, token ${this.deployment.contracts.token}`);
+    this.tenant = new Wallet(keys[0], this.rpc);
+    const providerKeys = keys.slice(1).map((k) => new Wallet(k, this.rpc));
+    this.token = new Contract(this.deployment.contracts.token, tom3TokenAbi, this.rpc);
+    this.market = new Contract(this.deployment.contracts.market, marketAbi, this.rpc);
+    this.before = await this.holdings([this.tenant.address, ...providerKeys.map((k) => k.address)]);
 
-    say("Funding the tenant and three providers (Hardhat's test keys; TOM3 from the deployer)");
-    await (await token.transfer(tenant.address, parseUnits("1000", 18))).wait();
-    detail(`tenant ${tenant.address}: 1000 TOM3`);
-    const keys = PROVIDERS.map((_, i) => new Wallet(chain!.accounts[2 + i].privateKey, rpc));
-    for (const [i, key] of keys.entries()) {
-      await (await token.transfer(key.address, parseUnits("100", 18))).wait();
-      detail(`${PROVIDERS[i].name} ${key.address}: 100 TOM3`);
+    const roles = [this.tenant, ...providerKeys].map((w, i) => ({ role: DEMO_ROLES[i], address: w.address }));
+    if (net) {
+      say("Checking the tenant's and the providers' funds (gas, TOM3 topped up by the funder)");
+      await fundDemoAccounts({
+        network: net.name,
+        rpc: this.rpc,
+        token: this.deployment.contracts.token,
+        accounts: roles,
+        funder: net.funder,
+        plan: {
+          gasPerAccount: 3_000_000n,
+          tom3: { tenant: parseUnits("10", 18), alpha: parseUnits("20", 18), bravo: parseUnits("20", 18), charlie: parseUnits("20", 18) },
+        },
+        log: detail,
+      });
+      for (const r of roles) detail(`${r.role} ${r.address}: ${formatUnits((await this.token.balanceOf(r.address)) as bigint, 18)} TOM3`);
+    } else {
+      say("Funding the tenant and three providers (fresh keys; ETH for gas and TOM3 from the deployer)");
+      const token = this.token.connect(funder!) as Contract;
+      for (const [i, r] of roles.entries()) {
+        const tom3 = i === 0 ? "1000" : "100";
+        await (await funder!.sendTransaction({ to: r.address, value: parseUnits("10", 18) })).wait();
+        await (await token.transfer(r.address, parseUnits(tom3, 18))).wait();
+        detail(`${r.role} ${r.address}: 10 ETH, ${tom3} TOM3`);
+      }
     }
 
     say("Starting three provider daemons as separate processes (`tom3 provider start --config`)");
     for (const [i, spec] of PROVIDERS.entries()) {
-      const p2pPort = await freePort();
-      const apiPort = await freePort();
-      const config = join(dir, `p${i + 1}.yaml`);
-      writeFileSync(
-        config,
-        `chain:
-  rpcUrl: ${chain.rpcUrl}
-  deployments: ${chain.deploymentsDir}
-  confirmations: 0
-  pollInterval: 200ms
-key: { keyEnv: TOM3_PROVIDER_KEY }
-endpoints: { listen: [/ip4/127.0.0.1/tcp/${p2pPort}], api: "127.0.0.1:${apiPort}" }
-attributes: { region: ${spec.region} }
-capacity: { cpu: 2, memory: 2Gi, storage: 10Gi, bandwidth: 1Gbps }
-pricing: { strategy: linear, cpu: 0, memory: 0, storage: 0, bandwidth: 0, marginBps: 0, floor: ${spec.price} }
-executor: { publishAddress: 127.0.0.1, pullPolicy: never }
-charters: { claimInterval: 2s }
-register: { enabled: true, stake: "10" }
-dataDir: ${join(dir, `p${i + 1}-data`)}
-`,
-      );
-      const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "tom3.js"), "provider", "start", "--config", config], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, TOM3_PROVIDER_KEY: keys[i].privateKey },
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      const log: string[] = [];
-      child.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
-      daemons.push({ spec, key: keys[i], apiUrl: `http://127.0.0.1:${apiPort}`, child, log });
+      signal?.throwIfAborted();
+      const daemon = await this.startDaemon(i, spec, providerKeys[i]);
+      this.daemons.push(daemon);
     }
-    for (const d of daemons) {
+    for (const d of this.daemons) {
       await until(
         `${d.spec.name}'s API`,
         async () => {
@@ -238,23 +279,154 @@ dataDir: ${join(dir, `p${i + 1}-data`)}
       });
       detail(`${d.spec.name} (${d.spec.region}, floor ${d.spec.price} wei/s): pid ${d.child.pid}, API ${d.apiUrl}`);
     }
-    mark("daemons");
 
-    say("The tenant deploys examples/hello.yaml with the SDK (escrow by permit, deployment, order)");
-    tenantNode = await createManifestNode({
-      privateKey: tenant.privateKey,
-      authorizer: new ChainAuthorizer({ provider: rpc, deployment: chain.deployment, cacheTtlMs: 0 }),
+    this.tenantNode = await createManifestNode({
+      privateKey: this.tenant.privateKey,
+      authorizer: new ChainAuthorizer({ provider: this.rpc, deployment: this.deployment, cacheTtlMs: 0 }),
       listen: [],
     });
-    await tenantNode.start();
-    const client = new Tom3Client({
-      runner: tenant,
-      deployment: chain.deployment,
-      delivery: new P2pManifestDelivery(tenantNode),
+    await this.tenantNode.start();
+  }
+
+  /** A tenant client on this market (p2p delivery through the tenant's node). */
+  client(options: Partial<Tom3ClientOptions> = {}): Tom3Client {
+    return new Tom3Client({
+      runner: this.tenant,
+      deployment: this.deployment,
+      delivery: new P2pManifestDelivery(this.tenantNode!),
       pollIntervalMs: 200,
+      ...options,
     });
+  }
+
+  /** The chain's time now, or `seconds` later. On the embedded chain without interval mining it is moved. */
+  async advance(seconds: number): Promise<void> {
+    if (this.realTime) throw new Error("time runs by itself on this chain: wait, do not move it");
+    await this.rpc.send("evm_increaseTime", [seconds]);
+    await this.rpc.send("evm_mine", []);
+  }
+
+  /** What the embedded chain's node printed (its log names a failed transaction's reason); "" on a network. */
+  chainOutput(): string {
+    return this.chain?.output() ?? "";
+  }
+
+  /** Remember a deployment of this run; on a configured network stop() closes it if it is still open. */
+  opened(deploymentId: bigint): void {
+    this.open.add(deploymentId);
+  }
+
+  closedDeployment(deploymentId: bigint): void {
+    this.open.delete(deploymentId);
+  }
+
+  probe(containerId: string): void {
+    this.probes.push(containerId);
+  }
+
+  /** The market contract's token balance and the sum of the accounts' escrow (available + locked). */
+  async holdings(addresses: string[]): Promise<{ held: bigint; accounts: bigint }> {
+    let accounts = 0n;
+    for (const a of addresses) {
+      const [available, locked] = (await this.market.balanceOf(a)) as bigint[];
+      accounts += available + locked;
+    }
+    return { held: (await this.token.balanceOf(this.deployment.contracts.market)) as bigint, accounts };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.o.network && this.open.size > 0 && this.tenantNode) {
+      const client = this.client();
+      for (const id of this.open) {
+        await closeDeployment(client, { deploymentId: id }).then(
+          () => this.o.detail(`closed deployment ${id} left open, its escrow went back to the tenant`),
+          (error: unknown) => this.o.detail(`could not close deployment ${id}: ${(error as Error).message}`),
+        );
+      }
+    }
+    await this.tenantNode?.stop().catch(() => undefined);
+    await Promise.all(this.daemons.map((d) => stopChild(d.child)));
+    for (const d of this.daemons) await removeLabelled(this.docker, d.key.address);
+    for (const id of this.probes) await this.docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+    this.rpc?.destroy();
+    await this.chain?.stop().catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private provider(chainId: number): JsonRpcProvider {
+    const rpc = new JsonRpcProvider(this.rpcUrl, chainId, { staticNetwork: true, cacheTimeout: -1 });
+    rpc.pollingInterval = 200;
+    return rpc;
+  }
+
+  private async startDaemon(i: number, spec: ProviderSpec, key: Wallet): Promise<Daemon> {
+    const p2pPort = await freePort();
+    const apiPort = await freePort();
+    const config = join(this.dir, `p${i + 1}.yaml`);
+    writeFileSync(
+      config,
+      `chain:
+  rpcUrl: ${this.rpcUrl}
+  deployments: ${this.deploymentsDir}
+  confirmations: 0
+  pollInterval: ${this.o.network ? "500ms" : "200ms"}
+key: { keyEnv: TOM3_PROVIDER_KEY }
+endpoints: { listen: [/ip4/127.0.0.1/tcp/${p2pPort}], api: "127.0.0.1:${apiPort}" }
+attributes: { region: ${spec.region} }
+capacity: { cpu: 2, memory: 2Gi, storage: 10Gi, bandwidth: 1Gbps }
+pricing: { strategy: linear, cpu: 0, memory: 0, storage: 0, bandwidth: 0, marginBps: 0, floor: ${spec.price} }
+executor: { publishAddress: 127.0.0.1, pullPolicy: never }
+charters: { claimInterval: 2s }
+register: { enabled: true, stake: "10" }
+dataDir: ${join(this.dir, `p${i + 1}-data`)}
+`,
+    );
+    const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "tom3.js"), "provider", "start", "--config", config], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, TOM3_PROVIDER_KEY: key.privateKey },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const log: string[] = [];
+    child.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
+    return { spec, key, apiUrl: `http://127.0.0.1:${apiPort}`, child, log };
+  }
+}
+
+/** The scenario. Resolves with what each step saw; throws on the first step that fails. Cleans up either way. */
+export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<MarketDemoResult> {
+  const out = options.log ?? ((line: string) => console.log(line));
+  const signal = options.signal;
+  let step = 0;
+  const say = (text: string) => out(`\n[${++step}] ${text}`);
+  const detail = (text: string) => out(`    ${text}`);
+  const timings: Record<string, number> = {};
+  const t0 = Date.now();
+  const mark = (name: string) => (timings[name] = Date.now() - t0);
+  const m = new DemoMarket({ signal, network: options.network, say, detail });
+
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal?.aborted) reject(signal.reason as Error);
+    signal?.addEventListener("abort", () => reject(signal.reason as Error), { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    return await Promise.race([scenario(), aborted]);
+  } finally {
+    await m.stop();
+  }
+
+  async function scenario(): Promise<MarketDemoResult> {
+    await m.start();
+    mark("daemons");
+    const { daemons, docker, market } = m;
+    const client = m.client();
+
+    say("The tenant deploys examples/hello.yaml with the SDK (escrow by permit, deployment, order)");
     const hello = readFileSync(join(REPO_ROOT, "examples", "hello.yaml"), "utf8");
     const deployed = await deployManifest(client, { manifest: hello, source: "examples/hello.yaml", permit: true });
+    m.opened(deployed.deploymentId);
     const order = deployed.orders[0];
     detail(`escrow: deposited ${fmt(deployed.deposited)} with a permit; locked ${fmt(deployed.locked)}`);
     detail(`deployment ${deployed.deploymentId}, version ${deployed.version}`);
@@ -284,14 +456,22 @@ dataDir: ${join(dir, `p${i + 1}-data`)}
     }
     mark("decisions");
 
-    say("The bidding window closes (chain time advanced 30 s); the tenant matches: the lowest bid wins");
-    await rpc.send("evm_increaseTime", [Number(order.closesAt - (await client.now())) + 1]);
-    await rpc.send("evm_mine", []);
+    const left = Number(order.closesAt - (await client.now()));
+    if (m.realTime) {
+      say(`The bidding window closes (waiting about ${Math.max(0, left)} s of real time); then the lowest bid wins the match`);
+    } else {
+      say(`The bidding window closes (chain time advanced ${left + 1} s); the tenant matches: the lowest bid wins`);
+      await m.advance(left + 1);
+    }
     const matches = await waitForMatches(client, { orderIds: [order.orderId], timeoutMs: 60_000 });
     if (matches.matched.length !== 1) throw new Error(`order not matched: ${JSON.stringify(matches.unmatched)}`);
     const match = matches.matched[0];
-    const winner = daemons.find((d) => d.key.address === match.provider)!;
-    detail(`charter ${match.charterId}: ${winner.spec.name} at ${match.pricePerSecond} wei/s (matched by the tenant)`);
+    const winner = daemons.find((d) => d.key.address === match.provider);
+    if (!winner) throw new Error(`order ${order.orderId} went to ${match.provider}, a provider this demo did not start`);
+    detail(
+      `charter ${match.charterId}: ${winner.spec.name} at ${match.pricePerSecond} wei/s ` +
+        `(matched by ${match.matchedByUs ? "the tenant" : "the best bidder's daemon"})`,
+    );
     mark("matched");
 
     say("The workload goes peer to peer to the winner, which checks it against the on-chain version");
@@ -310,21 +490,14 @@ dataDir: ${join(dir, `p${i + 1}-data`)}
     mark("acknowledged");
 
     say("The web service answers on its published endpoint");
-    const charterInfo = await charterDetail(winner, match.charterId);
-    const web = charterInfo.endpoints?.find((e) => e.service === "web");
-    if (!web) throw new Error(`no web endpoint in ${JSON.stringify(charterInfo)}`);
-    const url = `http://${web.host}:${web.hostPort}/`;
-    const page = await until("the web page", async () => {
-      const r = await fetch(url, { signal: AbortSignal.timeout(3000) });
-      return { status: r.status, body: await r.text() };
-    }, 30_000, signal);
-    detail(`GET ${url} -> ${page.status}`);
+    const page = await webPage(winner, match.charterId, signal);
+    detail(`GET ${page.url} -> ${page.status}`);
     for (const line of page.body.trim().split("\n")) detail(`  | ${line}`);
     const viaWeb = await until("web -> api", async () => {
-      const r = await fetch(`${url}cgi-bin/api`, { signal: AbortSignal.timeout(5000) });
+      const r = await fetch(`${page.url}cgi-bin/api`, { signal: AbortSignal.timeout(5000) });
       return r.ok ? (await r.text()).trim() : undefined;
     }, 30_000, signal);
-    detail(`GET ${url}cgi-bin/api (web calls api, as its rule allows) -> ${viaWeb}`);
+    detail(`GET ${page.url}cgi-bin/api (web calls api, as its rule allows) -> ${viaWeb}`);
     mark("web");
 
     say("The internal api refuses connections from outside its rule");
@@ -341,7 +514,7 @@ dataDir: ${join(dir, `p${i + 1}-data`)}
       ],
       Labels: { "tom3.demo": "market-demo" },
     });
-    probes.push(probe.id);
+    m.probe(probe.id);
     await probe.start();
     await probe.wait();
     const probeLog = (await probe.logs({ stdout: true, stderr: true })).toString("utf8").replace(/[\x00-\x08]/g, "").trim();
@@ -350,51 +523,67 @@ dataDir: ${join(dir, `p${i + 1}-data`)}
     if (!outsiderRefused) throw new Error(`an outsider reached the internal api: ${probeLog}`);
     mark("isolation");
 
-    say("Payment accrues per second and the provider claims it (chain time advanced 60 s)");
-    await rpc.send("evm_increaseTime", [60]);
-    await rpc.send("evm_mine", []);
+    if (m.realTime) {
+      say("Payment accrues per second and the provider claims it (real time: waiting for its next claim)");
+    } else {
+      say("Payment accrues per second and the provider claims it (chain time advanced 60 s)");
+      await m.advance(60);
+    }
     detail(`accrued: ${await market.accrued(match.charterId)} wei`);
     const claimed = await until("a claim", async () => {
       const c = (await market.charter(match.charterId)) as { claimed: bigint };
       return c.claimed > 0n ? c.claimed : undefined;
-    }, 30_000, signal);
+    }, 60_000, signal);
     detail(`claimed by ${winner.spec.name}: ${claimed} wei; its escrow ${fmt(((await market.balanceOf(winner.key.address)) as bigint[])[0])}`);
     mark("claimed");
 
-    say("The tenant updates the deployment to a new version (GREETING changed), delivered and rolled out");
-    const v2 = hello.replace("GREETING: hello", "GREETING: hello-v2");
+    say(`The tenant updates the deployment to a new version (GREETING: "${V2_GREETING}"), delivered and rolled out`);
+    const v2 = hello.replace("GREETING: hello", `GREETING: ${V2_GREETING}`);
+    if (v2 === hello) throw new Error('examples/hello.yaml has no "GREETING: hello" line for the update to change');
     const updated = await updateDeployment(client, { deploymentId: deployed.deploymentId, manifest: v2, source: "hello-v2.yaml", deliver: true });
     detail(`version ${updated.previousVersion} -> ${updated.version}`);
     const rolled = await until("the rollout", async () => {
       const c = await charterDetail(winner, match.charterId);
       return c.version === updated.version && c.phase === "running" ? c : undefined;
     }, 120_000, signal);
-    const after = await labelled(docker, winner.key.address, match.charterId);
-    const webNow = after.find((c) => c.Labels[LABEL.service] === "web");
-    const env = webNow ? ((await docker.getContainer(webNow.Id).inspect()).Config.Env ?? []) : [];
-    detail(`${winner.spec.name} runs version ${rolled.version}; web's ${env.find((e) => e.startsWith("GREETING=")) ?? "GREETING unset"}`);
+    detail(`${winner.spec.name} runs version ${rolled.version}`);
+    const pageAfter = await webPage(winner, match.charterId, signal);
+    detail(`GET ${pageAfter.url} -> ${pageAfter.status}`);
+    for (const line of pageAfter.body.trim().split("\n")) detail(`  | ${line}`);
+    detail(`the page's greeting: before "${greetingOf(page.body)}", after "${greetingOf(pageAfter.body)}"`);
     mark("updated");
 
     say("The tenant closes the deployment: the charter closes and the provider tears the workload down");
     const closed = await closeDeployment(client, { deploymentId: deployed.deploymentId });
+    m.closedDeployment(deployed.deploymentId);
     for (const c of closed.charters) detail(`charter ${c.charterId} closed (${c.reason}): paid ${fmt(c.paidToProvider)}, refunded ${fmt(c.refundedToTenant)}`);
     await until("the teardown", async () => (await labelled(docker, winner.key.address, match.charterId)).length === 0, 60_000, signal);
     detail("no containers left for the charter");
     mark("closed");
 
     say("Final balances add up");
-    let sum = 0n;
-    for (const [name, address] of [["tenant", tenant.address], ...daemons.map((d) => [d.spec.name, d.key.address])]) {
+    const accounts: [string, string][] = [["tenant", m.tenant.address], ...daemons.map((d): [string, string] => [d.spec.name, d.key.address])];
+    for (const [name, address] of accounts) {
       const [available, locked] = (await market.balanceOf(address)) as bigint[];
-      sum += available + locked;
       detail(`${name}: available ${fmt(available)}, locked ${fmt(locked)}`);
     }
-    const held = (await token.balanceOf(chain.deployment.contracts.market)) as bigint;
-    detail(`market holds ${fmt(held)} = sum of accounts ${fmt(sum)}: ${held === sum ? "OK" : "MISMATCH"}`);
-    if (held !== sum) throw new Error("the market's token balance is not the sum of its accounts");
+    const now = await m.holdings(accounts.map(([, a]) => a));
+    const heldChange = now.held - m.before.held;
+    const accountsChange = now.accounts - m.before.accounts;
+    if (m.before.held === 0n) {
+      detail(`market holds ${fmt(now.held)} = sum of accounts ${fmt(now.accounts)}: ${now.held === now.accounts ? "OK" : "MISMATCH"}`);
+    } else {
+      detail(
+        `during the demo the market's holdings moved by ${fmt(heldChange)}, the demo accounts' escrow by ` +
+          `${fmt(accountsChange)}: ${heldChange === accountsChange ? "OK" : "MISMATCH (another user of the market at the same time?)"}`,
+      );
+    }
+    if (heldChange !== accountsChange) throw new Error("the market's token balance did not move with its accounts");
     mark("total");
 
     return {
+      network: m.networkName,
+      realTime: m.realTime,
       orderId: order.orderId,
       decisions,
       winner: winner.spec.name,
@@ -409,35 +598,53 @@ dataDir: ${join(dir, `p${i + 1}-data`)}
       claimed,
       updatedVersion: updated.version,
       runningVersion: rolled.version ?? "",
+      webBodyAfterUpdate: pageAfter.body,
       closed: closed.charters.length === 1,
       leftoverContainers: 0,
-      marketHeld: held,
-      sumOfAccounts: sum,
+      marketHeldChange: heldChange,
+      accountsChange,
       providerAddresses: daemons.map((d) => d.key.address),
       timings,
     };
   }
 }
 
-class DaemonExited extends Error {
+/** The greeting the sample web page prints (examples/hello.yaml's GREETING). */
+export function greetingOf(body: string): string {
+  return /Greeting: <b>([^<]*)<\/b>/.exec(body)?.[1] ?? "(none)";
+}
+
+/** The charter's web page, from the endpoint the winner's daemon publishes for it. */
+export async function webPage(d: Daemon, charterId: bigint, signal?: AbortSignal): Promise<{ url: string; status: number; body: string }> {
+  const info = await charterDetail(d, charterId);
+  const web = info.endpoints?.find((e) => e.service === "web");
+  if (!web) throw new Error(`no web endpoint in ${JSON.stringify(info)}`);
+  const url = `http://${web.host}:${web.hostPort}/`;
+  return until("the web page", async () => {
+    const r = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    return { url, status: r.status, body: await r.text() };
+  }, 30_000, signal);
+}
+
+export class DaemonExited extends Error {
   constructor(d: Daemon) {
     super(`provider daemon ${d.spec.name} exited with code ${d.child.exitCode}:\n${d.log.join("").slice(-3000)}`);
   }
 }
 
-interface CharterDetail {
+export interface CharterDetail {
   phase?: string;
   version?: string;
   endpoints?: { service: string; host: string; hostPort: number }[];
 }
 
-async function charterDetail(d: Daemon, charterId: bigint): Promise<CharterDetail> {
+export async function charterDetail(d: Daemon, charterId: bigint): Promise<CharterDetail> {
   const r = await fetch(`${d.apiUrl}/charters/${charterId}`);
   if (!r.ok) throw new Error(`GET /charters/${charterId} on ${d.spec.name}: ${r.status}`);
   return (await r.json()) as CharterDetail;
 }
 
-function labelled(docker: Docker, provider: string, charterId: bigint): Promise<Docker.ContainerInfo[]> {
+export function labelled(docker: Docker, provider: string, charterId: bigint): Promise<Docker.ContainerInfo[]> {
   const filters = JSON.stringify({ label: [`${LABEL.provider}=${provider}`, `${LABEL.charter}=${charterId}`] });
   return docker.listContainers({ all: true, filters });
 }
@@ -461,6 +668,15 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** `--network <name>` from the command line; undefined without the option. */
+export function networkArgument(argv: string[]): string | undefined {
+  const i = argv.findIndex((a) => a === "--network" || a.startsWith("--network="));
+  if (i === -1) return undefined;
+  const value = argv[i].includes("=") ? argv[i].slice("--network=".length) : argv[i + 1];
+  if (!value || value.startsWith("--")) throw new Error("--network needs a name, e.g. `npm run demo -- --network localhost`");
+  return value;
+}
+
 const controller = new AbortController();
 
 async function main(): Promise<void> {
@@ -470,7 +686,17 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", () => onSignal("SIGINT"));
   process.once("SIGTERM", () => onSignal("SIGTERM"));
-  const result = await runMarketDemo({ signal: controller.signal });
+  const unknown = process.argv.slice(2).filter((a, i, all) => a.startsWith("--") && !a.startsWith("--network") && all[i - 1] !== "--network");
+  if (unknown.length > 0) throw new Error(`unknown option ${unknown[0]} (the only option is --network <name>)`);
+  const name = networkArgument(process.argv.slice(2));
+  let network: DemoNetwork | undefined;
+  if (name !== undefined) {
+    // Hardhat's runtime reads hardhat.config.ts (and .env): the networks a user configured for `npm run deploy`.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const hre = require("hardhat") as { config: { networks: Record<string, NetworkEntry> } };
+    network = await connectNetwork(name, { networks: hre.config.networks });
+  }
+  const result = await runMarketDemo({ signal: controller.signal, network });
   console.log(`\nMarket demo finished in ${(result.timings.total / 1000).toFixed(1)} s.`);
   console.log(`timings (ms since start): ${JSON.stringify(result.timings)}`);
 }

@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import Docker from "dockerode";
-import { runMarketDemo, type MarketDemoResult } from "../../scripts/market-demo";
+import { V2_GREETING, greetingOf, runMarketDemo, type MarketDemoResult } from "../../scripts/market-demo";
 
 describe("market demo (end to end)", function () {
   this.timeout(300_000);
@@ -47,7 +47,20 @@ describe("market demo (end to end)", function () {
     expect(result.claimed > 0n).to.equal(true);
     expect(result.runningVersion).to.equal(result.updatedVersion);
     expect(result.closed).to.equal(true);
-    expect(result.marketHeld).to.equal(result.sumOfAccounts);
+    expect(result.marketHeldChange > 0n).to.equal(true);
+    expect(result.marketHeldChange).to.equal(result.accountsChange);
+  });
+
+  it("the page served after the update shows the new version, and the demo prints it before and after", function () {
+    expect(greetingOf(result.webBody)).to.equal("hello");
+    expect(greetingOf(result.webBodyAfterUpdate)).to.equal(V2_GREETING);
+    expect(lines).to.include(`    the page's greeting: before "hello", after "${V2_GREETING}"`);
+    expect(lines.filter((l) => l.includes(`Greeting: <b>${V2_GREETING}</b>`))).to.have.length(1);
+  });
+
+  it("moves the embedded chain's time instead of waiting", function () {
+    expect(result.realTime).to.equal(false);
+    expect(lines.some((l) => /chain time advanced \d+ s/.test(l))).to.equal(true);
   });
 
   it("leaves no container or network of the demo behind", async function () {

@@ -3,12 +3,15 @@
  * static `/bin/busybox` (Debian's busybox-static) plus symlinks and small web roots, written as a tar and given to
  * the engine's import (`POST /images/create?fromSrc=-`, what `docker import` does).
  *
- * - `tom3/hello:local`: busybox httpd on 8080 serving /www (an index page, and /cgi-bin/api that asks the internal
- *   api service, found by its name with busybox's own resolver, since static libc lookups crash in busybox).
+ * - `tom3/hello:local`: busybox httpd on 8080 serving /www: the index page (a CGI script, so that it prints the
+ *   container's `GREETING` and a tenant sees an update's new environment), and /cgi-bin/api that asks the internal
+ *   api service, found by its name with busybox's own resolver, since static libc lookups crash in busybox.
  * - `tom3/api:local`: busybox httpd on 9000 answering a small JSON document.
  *
- * Both run with a read-only root filesystem and no capabilities.
+ * Both run with a read-only root filesystem and no capabilities. Each image carries a `tom3.sample.revision` label
+ * (a hash of its definition): an image built from an older definition is rebuilt, not reused.
  */
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
 import Docker from "dockerode";
@@ -34,10 +37,14 @@ export interface SampleImage {
   files: TarEntry[];
 }
 
-const HELLO_INDEX = `<!doctype html>
-<html><head><title>Hello, TOM3</title></head>
-<body><h1>Hello from TOM3</h1><p>This page is served by a workload on a TOM3 provider.</p>
-<p><a href="/cgi-bin/api">Ask the internal api service</a></p></body></html>
+// busybox httpd runs /cgi-bin/index.cgi for a directory without index.html. GREETING is HTML-escaped.
+const HELLO_INDEX_CGI = `#!/bin/sh
+greeting=$(printf '%s' "\${GREETING:-hello}" | sed 's/&/\\&amp;/g; s/</\\&lt;/g; s/>/\\&gt;/g')
+printf 'Content-Type: text/html\\r\\n\\r\\n'
+printf '%s\\n' '<!doctype html>' '<html><head><title>Hello, TOM3</title></head>' \\
+  '<body><h1>Hello from TOM3</h1><p>This page is served by a workload on a TOM3 provider.</p>'
+printf '<p>Greeting: <b>%s</b></p>\\n' "$greeting"
+printf '%s\\n' '<p><a href="/cgi-bin/api">Ask the internal api service</a></p></body></html>'
 `;
 
 // Resolves API_URL's host with busybox nslookup (its own DNS client: the static libc resolver crashes), then
@@ -74,8 +81,8 @@ export function sampleImages(): SampleImage[] {
       ],
       files: [
         { type: "dir", path: "www" },
-        { type: "file", path: "www/index.html", content: HELLO_INDEX },
         { type: "dir", path: "www/cgi-bin" },
+        { type: "file", path: "www/cgi-bin/index.cgi", mode: 0o755, content: HELLO_INDEX_CGI },
         { type: "file", path: "www/cgi-bin/api", mode: 0o755, content: HELLO_CGI },
       ],
     },
@@ -112,21 +119,31 @@ export async function buildSampleImages(options: BuildSampleImagesOptions = {}):
   let busybox: Buffer | undefined;
   const built: string[] = [];
   for (const image of sampleImages()) {
-    if (!options.force && (await imagePresent(docker, image.name, timeoutMs))) continue;
+    const revision = imageRevision(image);
+    if (!options.force && (await imageRevisionPresent(docker, image.name, timeoutMs)) === revision) continue;
     busybox ??= await readFile(options.busybox ?? "/bin/busybox");
     const rootfs = tarArchive([...baseFilesystem(busybox), ...image.files]);
-    await importRootfs(docker, image.name, rootfs, image.changes, timeoutMs);
+    await importRootfs(docker, image.name, rootfs, [...image.changes, `LABEL ${REVISION_LABEL}=${revision}`], timeoutMs);
     built.push(image.name);
   }
   return built;
 }
 
-async function imagePresent(docker: Docker, name: string, timeoutMs: number): Promise<boolean> {
+const REVISION_LABEL = "tom3.sample.revision";
+
+/** A hash of the image's definition (the busybox binary aside: any static busybox serves). */
+export function imageRevision(image: SampleImage): string {
+  const files = image.files.map((f) => (f.type === "file" ? { ...f, content: Buffer.from(f.content).toString("base64") } : f));
+  return createHash("sha256").update(JSON.stringify({ changes: image.changes, files })).digest("hex").slice(0, 16);
+}
+
+/** The revision label of the image present under `name`: "" when it has none, undefined when it is absent. */
+async function imageRevisionPresent(docker: Docker, name: string, timeoutMs: number): Promise<string | undefined> {
   try {
-    await docker.getImage(name).inspect({ abortSignal: AbortSignal.timeout(timeoutMs) } as object);
-    return true;
+    const info = await docker.getImage(name).inspect({ abortSignal: AbortSignal.timeout(timeoutMs) } as object);
+    return info.Config?.Labels?.[REVISION_LABEL] ?? "";
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return false;
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
     throw error;
   }
 }
