@@ -29,7 +29,10 @@ export interface DockerExecutorOptions {
   /** Host address of published (`global`) ports: 0.0.0.0 in production, 127.0.0.1 in tests and the demo. */
   publishAddress?: string;
   pullPolicy?: PullPolicy;
-  /** Prefix of container and network names (a test run uses its own). */
+  /**
+   * Prefix of container and network names. Default `tom3-<first 8 hex digits of the provider's address>-`, so two
+   * providers sharing one Docker engine (or two demo runs) never collide on a name like `tom3-1-<version>-web-0`.
+   */
   namePrefix?: string;
   /** Timeout of each engine call except pulls, in ms. */
   callTimeoutMs?: number;
@@ -116,7 +119,6 @@ const DEFAULTS = {
   socketPath: "/var/run/docker.sock",
   publishAddress: "0.0.0.0",
   pullPolicy: "if-missing" as PullPolicy,
-  namePrefix: "tom3-",
   callTimeoutMs: 10_000,
   pullTimeoutMs: 300_000,
   readonlyRootfs: true,
@@ -136,7 +138,8 @@ export class DockerExecutor {
 
   constructor(options: DockerExecutorOptions) {
     const { docker, logger, socketPath, ...rest } = options;
-    this.options = { ...DEFAULTS, ...rest } as typeof this.options;
+    const namePrefix = rest.namePrefix ?? `tom3-${rest.provider.toLowerCase().replace(/^0x/, "").slice(0, 8)}-`;
+    this.options = { ...DEFAULTS, ...rest, namePrefix } as typeof this.options;
     this.logger = logger;
     // The modem's own timeout is a backstop for a socket that accepts and then says nothing.
     this.docker = docker ?? new Docker({ socketPath: socketPath ?? DEFAULTS.socketPath, timeout: this.options.pullTimeoutMs });
