@@ -26,6 +26,10 @@ import type { StateStore } from "./state";
 import { mapLimit, topicOf, withTimeout } from "./watcher";
 import type { ChainHead, ChainWatcher, MarketEvent } from "./watcher";
 
+/** matchOrder refusals that settle the order: never tried again. */
+const MATCH_FINAL = new Set(["MarketOrderNotOpen", "MarketDeploymentClosed", "MarketNoBids", "MarketUnknownOrder"]);
+const MAX_MATCH_ATTEMPTS = 5;
+
 export type Outcome = "won" | "lost" | "cancelled" | "expired" | "deployment-closed" | "failed";
 
 interface DecisionBase {
@@ -124,6 +128,8 @@ export class BidEngine extends EventEmitter<BidEngineEvents> {
   /** Orders past their window where another provider holds the best bid: asked once per process. */
   private readonly notBest = new Set<string>();
   private readonly notified = new Set<string>();
+  /** matchOrder attempts refused for a reason that may pass, and the head they were made at (per process). */
+  private readonly matchAttempts = new Map<string, { attempts: number; block: number }>();
 
   constructor(private readonly o: BidEngineOptions) {
     super();
@@ -446,7 +452,8 @@ export class BidEngine extends EventEmitter<BidEngineEvents> {
       if (d?.kind !== "bid" || d.outcome !== undefined) continue;
       const closesAt = BigInt(d.closesAt);
       if (now < closesAt) continue;
-      if (!this.o.state.get("matches", r.orderId) && !this.notBest.has(r.orderId)) {
+      const tried = this.matchAttempts.get(r.orderId);
+      if (!this.o.state.get("matches", r.orderId) && !this.notBest.has(r.orderId) && !(tried && head.block <= tried.block)) {
         const best = (await this.rpc(() => this.market.bestBid(r.orderId))) as bigint;
         const bidder = best === 0n ? "" : String((await this.rpc(() => this.market.bid(best))).provider);
         if (bidder.toLowerCase() === this.o.self.toLowerCase()) {
@@ -458,8 +465,14 @@ export class BidEngine extends EventEmitter<BidEngineEvents> {
           } catch (error) {
             const decoded = decodeContractError(error, { contract: "market" });
             if (!decoded) throw error;
-            // Someone matched or cancelled first: the OrderMatched / OrderCancelled event settles it.
-            this.o.state.put("matches", r.orderId, { error: decoded.code, at: Date.now() });
+            const attempts = (tried?.attempts ?? 0) + 1;
+            this.matchAttempts.set(r.orderId, { attempts, block: head.block });
+            // Final: someone matched or cancelled first (the OrderMatched / OrderCancelled event settles it), or the
+            // deployment closed. Anything else (the window still open in the block that mined it, a revert without
+            // data such as a stale gas estimate) is tried again on a later head, a few times.
+            const final = MATCH_FINAL.has(decoded.code) || attempts >= MAX_MATCH_ATTEMPTS;
+            this.log.warn({ orderId: r.orderId, code: decoded.code, attempts, final }, "matchOrder refused");
+            if (final) this.o.state.put("matches", r.orderId, { error: decoded.code, at: Date.now() });
           }
         } else {
           this.notBest.add(r.orderId);

@@ -103,6 +103,48 @@ describe("provider bid engine", function () {
     expect(won[0]).to.include({ charterId: orderId, pricePerSecond: 429n });
   });
 
+  it("the best bidder whose node's clock runs ahead tries matchOrder again on a later block (MarketBiddingOpen is not final)", async function () {
+    // An RPC node whose head reports a timestamp 20 s ahead of the chain: the engine believes the window closed
+    // while the block that mines its matchOrder still has it open.
+    const ahead = new Proxy(ethers.provider, {
+      get(target, property) {
+        if (property === "getBlock") {
+          return async (tag: Parameters<typeof target.getBlock>[0]) => {
+            const block = await target.getBlock(tag);
+            return block && new Proxy(block, { get: (b, p) => (p === "timestamp" ? b.timestamp + 20 : Reflect.get(b, p, b)) });
+          };
+        }
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const matchOrder = fx.market.interface.getFunction("matchOrder")!.selector;
+    let matchSends = 0;
+    const signer = new Proxy(fx.provider1, {
+      get(target, property) {
+        if (property === "sendTransaction") {
+          return (tx: TransactionRequest) => {
+            if (String(tx.data ?? "").startsWith(matchOrder)) matchSends++;
+            return target.sendTransaction(tx);
+          };
+        }
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const p1 = await side(fx, signer, { provider: ahead });
+    const orderId = await createOrder(fx);
+    await p1.engine.waitForDecision(orderId);
+    const { closesAt } = await fx.market.order(orderId);
+    await time.increaseTo(closesAt - 10n); // the node says closesAt + 10: the engine sends, the chain refuses
+    await eventually(() => matchSends >= 1, 10_000, "the early matchOrder");
+    expect((await fx.market.order(orderId)).state).to.equal(1n); // still open: the early match was refused
+    await time.increaseTo(closesAt); // a later block, with the window closed on chain too
+    await eventually(async () => (await fx.market.order(orderId)).state === 2n, 10_000, "the match on a later block");
+    expect((await fx.market.charter(orderId)).provider).to.equal(fx.provider1.address);
+    await eventually(() => (p1.engine.decision(orderId) as BidDecision).outcome === "won", 10_000, "the win");
+  });
+
   describe("releases the reservation", function () {
     it("when the order is cancelled", async function () {
       const p1 = await side(fx, fx.provider1);
