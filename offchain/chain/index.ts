@@ -23,3 +23,4 @@ export * from "./errors";
 export * from "./units";
 export * from "./permit";
 export * from "./manifest-upload";
+export * from "./gas";

@@ -21,6 +21,7 @@ import { tom3Abis, tom3ContractNames } from "../chain/abis";
 import { DEFAULT_DEPLOYMENTS_DIR, readDeployment } from "../chain/addresses";
 import type { Tom3Deployment } from "../chain/deployment";
 import { decodeContractError } from "../chain/errors";
+import { withGasHeadroom } from "../chain/gas";
 import { noDelivery } from "./delivery";
 import type { ManifestDelivery } from "./delivery";
 import { Tom3NotDeployedError, Tom3ReadOnlyError, Tom3SdkError, Tom3TransactionError } from "./errors";
@@ -191,7 +192,9 @@ export class Tom3Client {
       // previous transaction can be stale: never reuse a nonce this client already used.
       const pending = await this.provider.getTransactionCount(await signer.getAddress(), "pending");
       const nonce = this.lastNonce === undefined ? pending : Math.max(pending, this.lastNonce + 1);
-      response = (await fn.send(...args, { nonce })) as ContractTransactionResponse;
+      // Headroom over the estimate: the state may change before the block (see offchain/chain/gas.ts).
+      const gasLimit = withGasHeadroom(await fn.estimateGas(...args));
+      response = (await fn.send(...args, { nonce, gasLimit })) as ContractTransactionResponse;
       this.lastNonce = nonce;
     } catch (error) {
       throw this.decoded(error, contract, method);

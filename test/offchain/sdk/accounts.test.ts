@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { Wallet } from "ethers";
 import { Tom3ContractError, isTom3Error } from "../../../offchain/chain/errors";
 import { attributeId } from "../../../offchain/chain/attributes";
+import { withGasHeadroom } from "../../../offchain/chain/gas";
 import { ManifestError } from "../../../offchain/manifest";
 import {
   Tom3Client,
@@ -69,6 +70,15 @@ describe("sdk: accounts, providers and errors", function () {
     expect(all.amount).to.equal(10n * ONE);
     expect(all.available).to.equal(0n);
     expect((await client.getBalance()).wallet).to.equal(1000n * ONE);
+  });
+
+  it("sends with 25 % gas headroom over the estimate, so a state change before the block cannot starve it", async function () {
+    await client.deposit({ amount: 1n * ONE });
+    const sent = await withdraw(client, { amount: 1n * ONE });
+    const tx = (await client.provider.getTransaction(sent.transaction))!;
+    const receipt = (await client.provider.getTransactionReceipt(sent.transaction))!;
+    // The estimate is at least what the call used; the limit sent is the estimate plus a quarter.
+    expect(tx.gasLimit >= withGasHeadroom(receipt.gasUsed)).to.equal(true, `limit ${tx.gasLimit}, used ${receipt.gasUsed}`);
   });
 
   it("decodes a revert into a Tom3ContractError with a readable sentence, never a hex blob", async function () {
