@@ -12,16 +12,23 @@
  *   send asks the node again;
  * - a nonce error (another process sent with the same key, or the node lost a pending transaction) drops the count
  *   and the send is tried once more with the node's fresh `pending` count.
+ *
+ * Fee data (another round trip, three requests) is reused for `feeTtlMs` (default 1 s): an EIP-1559 max fee is
+ * twice the base fee plus the tip, and the base fee rises at most 12.5 % a block, so a second-old quote still pays.
  */
 import { AbstractSigner } from "ethers";
-import type { Provider, Signer, TransactionRequest, TransactionResponse, TypedDataDomain, TypedDataField } from "ethers";
+import type { FeeData, Provider, Signer, TransactionRequest, TransactionResponse, TypedDataDomain, TypedDataField } from "ethers";
 
 export class SerialSigner extends AbstractSigner {
   private queue: Promise<unknown> = Promise.resolve();
   /** The nonce of the next transaction; undefined: ask the node. */
   private nextNonce: number | undefined;
+  private fees: { at: number; data: FeeData } | undefined;
 
-  constructor(private readonly inner: Signer) {
+  constructor(
+    private readonly inner: Signer,
+    private readonly options: { feeTtlMs?: number } = {},
+  ) {
     super(inner.provider);
   }
 
@@ -30,7 +37,7 @@ export class SerialSigner extends AbstractSigner {
   }
 
   connect(provider: Provider | null): SerialSigner {
-    return new SerialSigner(this.inner.connect(provider));
+    return new SerialSigner(this.inner.connect(provider), this.options);
   }
 
   signTransaction(tx: TransactionRequest): Promise<string> {
@@ -64,10 +71,11 @@ export class SerialSigner extends AbstractSigner {
       this.nextNonce = undefined;
       return this.inner.sendTransaction(tx);
     }
+    const priced = await this.withFees(tx);
     for (let attempt = 0; ; attempt++) {
       const nonce = this.nextNonce ?? (await this.inner.getNonce("pending"));
       try {
-        const response = await this.inner.sendTransaction({ ...tx, nonce });
+        const response = await this.inner.sendTransaction({ ...priced, nonce });
         this.nextNonce = nonce + 1;
         return response;
       } catch (error) {
@@ -80,6 +88,20 @@ export class SerialSigner extends AbstractSigner {
         throw error;
       }
     }
+  }
+
+  /** `tx` with the cached fee quote, unless it names its own fees or type. */
+  private async withFees(tx: TransactionRequest): Promise<TransactionRequest> {
+    const ttl = this.options.feeTtlMs ?? 1_000;
+    const own = tx.gasPrice != null || tx.maxFeePerGas != null || tx.maxPriorityFeePerGas != null || tx.type != null;
+    if (own || ttl <= 0 || !this.provider) return tx;
+    if (!this.fees || performance.now() - this.fees.at > ttl) {
+      this.fees = { at: performance.now(), data: await this.provider.getFeeData() };
+    }
+    const { maxFeePerGas, maxPriorityFeePerGas, gasPrice } = this.fees.data;
+    if (maxFeePerGas != null && maxPriorityFeePerGas != null) return { ...tx, type: 2, maxFeePerGas, maxPriorityFeePerGas };
+    if (gasPrice != null) return { ...tx, gasPrice };
+    return tx;
   }
 }
 
