@@ -19,10 +19,11 @@
  * TOM3_BENCH_DURABLE (1; 0 turns fsync off). Prints a table and writes bench/results/provider.json.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { Agent } from "node:http";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { Contract, ContractFactory, JsonRpcProvider, MaxUint256, NonceManager, Wallet, id } from "ethers";
+import { Contract, ContractFactory, FetchRequest, JsonRpcProvider, MaxUint256, NonceManager, Wallet, id } from "ethers";
 import type { ContractTransactionResponse } from "ethers";
 import hre from "hardhat";
 import { marketAbi, providerRegistryAbi, tom3TokenAbi } from "../offchain/chain/abis";
@@ -181,7 +182,11 @@ async function main() {
 }
 
 async function run(chain: LocalChain, runStart: number) {
-  const rpc = new JsonRpcProvider(chain.rpcUrl, 31337, { staticNetwork: true, cacheTimeout: -1, batchStallTime: 0 });
+  // The tenant's side is idle for many seconds while the daemon bids: a kept-alive socket the node has closed in
+  // the meantime would fail the next request ("socket hang up"), so the tenant opens a connection per request.
+  const request = new FetchRequest(chain.rpcUrl);
+  request.getUrlFunc = FetchRequest.createGetUrlFunc({ agent: new Agent({ keepAlive: false }) });
+  const rpc = new JsonRpcProvider(request, 31337, { staticNetwork: true, cacheTimeout: -1, batchStallTime: 0 });
   rpc.pollingInterval = 50;
   // The node's request log (every call, every transaction decoded) is for people watching a terminal.
   await rpc.send("hardhat_setLoggingEnabled", [false]);
@@ -212,17 +217,31 @@ async function run(chain: LocalChain, runStart: number) {
   await wait((new Contract(marketAddress, marketAbi, providerWallet)).deposit(100n * ONE));
 
   const batch = (n: number, spec = SPEC) => batcher.createOrders(deploymentId, spec, n, { gasLimit: 16_000_000 }) as Promise<ContractTransactionResponse>;
-  /** `count` orders in transactions of PER_TX, one after the other (automine: one block each). */
+  /**
+   * `count` more orders in transactions of PER_TX, one after the other (automine: one block each). Counted on chain,
+   * so a request lost to a dropped connection (seen on this loaded box) is simply sent again.
+   */
   const createOrders = async (count: number, spec = SPEC) => {
-    let last: ContractTransactionResponse | undefined;
-    for (let done = 0; done < count; done += PER_TX) {
-      last = await batch(Math.min(PER_TX, count - done), spec);
-      if (done % 10_000 === 0 && done > 0) progress(`${done} orders created`);
+    const target = ((await market.orderCount()) as bigint) + BigInt(count);
+    let reported = 0n;
+    for (;;) {
+      const have = (await market.orderCount()) as bigint;
+      if (have >= target) return;
+      if (have - reported >= 10_000n) {
+        progress(`${have} orders on chain`);
+        reported = have;
+      }
+      try {
+        await batch(Number(target - have < BigInt(PER_TX) ? target - have : BigInt(PER_TX)), spec);
+      } catch (error) {
+        if ((error as { code?: string }).code === "CALL_EXCEPTION") throw error;
+        progress(`order creation retried after: ${String(error).slice(0, 120)}`);
+        tenant.reset();
+        await sleep(500);
+      }
     }
-    if ((await last?.wait())?.status !== 1) throw new Error("an OrderBatcher transaction failed");
   };
 
-  progress("chain ready");
   // (c, baseline) start-up on the chain with no order
   const startupEmpty = await measureStartup(chain, providerKey);
 
