@@ -15,7 +15,7 @@
  */
 import { EventEmitter } from "node:events";
 import { Contract, zeroPadValue, toBeHex } from "ethers";
-import type { ContractTransactionResponse, Provider, Signer } from "ethers";
+import type { ContractTransactionReceipt, ContractTransactionResponse, Provider, Signer } from "ethers";
 import { marketAbi } from "../chain/abis";
 import { decodeContractError, decodeRevertData, isTom3Error } from "../chain/errors";
 import type { Resources } from "../chain/units";
@@ -51,6 +51,8 @@ export interface BidDecision extends DecisionBase {
   txHash?: string;
   bidId?: string;
   outcome?: Outcome;
+  /** Why the bid transaction failed (outcome "failed"): the contract's error name and a sentence, as for a decline. */
+  failure?: { code: string; reason: string };
 }
 
 export interface DeclineDecision extends DecisionBase {
@@ -112,6 +114,16 @@ export interface BidEngineOptions {
   txTimeoutMs?: number;
   metrics?: ProviderMetrics;
   logger?: Logger;
+}
+
+/**
+ * The gas limit a bid is sent with (no estimation). placeBid measured at most 106,058 gas with a bid bond and
+ * 112,085 with two required attributes (bench/results/gas.json), so about 5,800 per attribute; the first bid a
+ * Market ever receives writes a fresh counter slot (about 17,100 more). 150,000 + 10,000 per attribute keeps over
+ * 25 % of headroom in every case up to the Market's 32 attributes; gas not used is not paid.
+ */
+export function placeBidGasLimit(attributes: number): bigint {
+  return 150_000n + 10_000n * BigInt(attributes);
 }
 
 export class BidEngine extends EventEmitter<BidEngineEvents> {
@@ -291,7 +303,10 @@ export class BidEngine extends EventEmitter<BidEngineEvents> {
 
     let tx: ContractTransactionResponse;
     try {
-      tx = await this.send(() => this.writer.placeBid(e.orderId, priced.price, offered) as Promise<ContractTransactionResponse>);
+      // No gas estimation: checkBid just validated this very bid, and a fixed limit saves a round trip and an
+      // execution per bid. Should the bid fail on chain anyway, confirmBid records why and releases the reservation.
+      const gasLimit = placeBidGasLimit(e.spec.attributes.length);
+      tx = await this.send(() => this.writer.placeBid(e.orderId, priced.price, offered, { gasLimit }) as Promise<ContractTransactionResponse>);
     } catch (error) {
       let refusal = decodeContractError(error, { contract: "market" });
       if (!refusal) throw error; // no revert: the RPC failed; the watcher retries the batch
@@ -332,22 +347,64 @@ export class BidEngine extends EventEmitter<BidEngineEvents> {
     this.record({ ...bid, price: String(onChain.pricePerSecond), bidId: String(bidId), ...(txHash ? { txHash } : {}) });
   }
 
-  /** Wait for the bid's receipt to learn its id (the BidPlaced log may also bring it first). */
+  /** Wait for the bid's receipt to learn its id (the BidPlaced log may also bring it first), or why it failed. */
   private async confirmBid(sent: BidDecision, tx: ContractTransactionResponse): Promise<void> {
+    let receipt: ContractTransactionReceipt | null;
     try {
-      const receipt = await withTimeout(tx.wait(), this.o.txTimeoutMs ?? 120_000, `bid on order ${sent.orderId}`);
-      const log = receipt?.logs.find((l) => l.topics[0] === topicOf("BidPlaced"));
-      const current = this.decision(sent.orderId);
-      if (log && current?.kind === "bid" && current.bidId === undefined) {
-        this.record({ ...current, bidId: String(BigInt(log.topics[2])) });
-      }
+      receipt = await withTimeout(tx.wait(), this.o.txTimeoutMs ?? 120_000, `bid on order ${sent.orderId}`);
     } catch (error) {
       const current = this.decision(sent.orderId);
       if (current?.kind !== "bid" || current.bidId !== undefined) return;
-      this.log.warn({ orderId: sent.orderId, err: String(error) }, "bid transaction failed");
+      const failed = (error as { receipt?: ContractTransactionReceipt | null }).receipt;
+      const failure = failed
+        ? await this.whyBidFailed(sent, failed, tx.gasLimit).catch((cause: unknown) => ({
+            code: "ProviderBidFailed",
+            reason: `the bid transaction ${tx.hash} failed on chain; its reason could not be read (${String(cause)})`,
+          }))
+        : { code: "ProviderBidNotConfirmed", reason: `the bid transaction ${tx.hash} was not confirmed: ${String(error)}` };
+      const duplicateOf = (failure as { duplicateOf?: bigint }).duplicateOf;
+      if (duplicateOf !== undefined) {
+        // The chain holds an earlier bid of this provider (sent before a crash, seen by neither the state nor the
+        // log lookup): this one failed for that reason alone, and the earlier one stands.
+        await this.adoptBid(current, duplicateOf).catch((cause: unknown) =>
+          this.log.error({ orderId: sent.orderId, err: String(cause) }, "could not adopt the earlier bid"),
+        );
+        return;
+      }
+      this.log.warn({ orderId: sent.orderId, txHash: tx.hash, ...failure }, "bid transaction failed");
       this.release(sent.orderId, "failed");
-      this.record({ ...current, outcome: "failed" });
+      this.record({ ...current, outcome: "failed", failure: { code: failure.code, reason: failure.reason } });
+      return;
     }
+    const log = receipt?.logs.find((l) => l.topics[0] === topicOf("BidPlaced"));
+    const current = this.decision(sent.orderId);
+    if (log && current?.kind === "bid" && current.bidId === undefined) {
+      this.record({ ...current, bidId: String(BigInt(log.topics[2])) });
+    }
+  }
+
+  /**
+   * A bid mined but reverted: the contract's own reason, read with checkBid on the state the bid met (the end of its
+   * block: what refused it, a cancel or a match earlier in the block or the window's close, is still there), or
+   * out of gas when it used its whole limit.
+   */
+  private async whyBidFailed(
+    sent: BidDecision,
+    receipt: ContractTransactionReceipt,
+    gasLimit: bigint,
+  ): Promise<{ code: string; reason: string; duplicateOf?: bigint }> {
+    if (receipt.gasUsed >= gasLimit) {
+      return { code: "ProviderBidOutOfGas", reason: `the bid transaction ${receipt.hash} ran out of gas (limit ${gasLimit})` };
+    }
+    const [qualifies, reason] = (await this.rpc(() =>
+      this.market.checkBid(sent.orderId, this.o.self, BigInt(sent.price), sent.offered, { blockTag: receipt.blockNumber }),
+    )) as [boolean, string];
+    if (!qualifies) {
+      const error = decodeRevertData(reason, { contract: "market" });
+      if (isTom3Error(error, "MarketDuplicateBid")) return { code: error.code, reason: error.message, duplicateOf: error.args.bidId };
+      return { code: error.code, reason: error.message };
+    }
+    return { code: "ProviderBidFailed", reason: `the bid transaction ${receipt.hash} reverted in block ${receipt.blockNumber} for a reason checkBid no longer sees` };
   }
 
   private async onEvent(e: MarketEvent): Promise<void> {

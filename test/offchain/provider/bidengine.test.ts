@@ -170,6 +170,36 @@ describe("provider bid engine", function () {
       expect((p1.engine.decision(orderId) as BidDecision).outcome).to.equal("expired");
     });
 
+    it("when the bid fails on chain after checkBid passed, with the contract's reason recorded", async function () {
+      const p1 = await side(fx, fx.provider1);
+      // Automine off: the bid waits in the pool while the window closes, so it is mined (bids go out with a fixed
+      // gas limit, no estimation) and reverts; only its receipt tells.
+      await ethers.provider.send("evm_setAutomine", [false]);
+      try {
+        await fx.market.connect(fx.tenant).createOrder(fx.deploymentId, defaultSpec(), { gasLimit: 1_000_000 });
+        await ethers.provider.send("evm_mine", []);
+        const orderId = await fx.market.orderCount();
+        await eventually(() => (p1.engine.decision(orderId) as BidDecision | undefined)?.txHash !== undefined, 10_000, "bid sent");
+        const sent = p1.engine.decision(orderId) as BidDecision;
+        expect(p1.inventory.get(orderId)?.state).to.equal("reserved");
+        const { closesAt } = await fx.market.order(orderId);
+        await ethers.provider.send("evm_setNextBlockTimestamp", [Number(closesAt)]);
+        await ethers.provider.send("evm_mine", []);
+        const receipt = await ethers.provider.getTransactionReceipt(sent.txHash!);
+        expect(receipt?.status).to.equal(0);
+
+        await eventually(() => (p1.engine.decision(orderId) as BidDecision).outcome === "failed", 10_000, "failure recorded");
+        const failed = p1.engine.decision(orderId) as BidDecision;
+        expect(failed.failure?.code).to.equal("MarketBiddingClosed");
+        expect(failed.failure?.reason).to.match(new RegExp(`^bidding on order ${orderId} closed at `));
+        expect(failed).to.include({ kind: "bid", txHash: sent.txHash });
+        expect(failed.bidId).to.equal(undefined);
+        expect(p1.inventory.get(orderId)).to.equal(undefined);
+      } finally {
+        await ethers.provider.send("evm_setAutomine", [true]);
+      }
+    });
+
     it("when the deployment closes, and when the charter ends", async function () {
       const p1 = await side(fx, fx.provider1);
       const orderA = await createOrder(fx);
