@@ -279,8 +279,11 @@ describe("provider bid engine", function () {
         get(target, property) {
           if (property === "getLogs") return async (filter: Filter | FilterByBlockHash) => (await target.getLogs(filter)).filter((l) => !hidden(l));
           if (property === "call" && staleCheckBid) {
-            return async (tx: TransactionRequest) =>
-              String(tx.data ?? "").startsWith(checkBid.selector) ? fx.market.interface.encodeFunctionResult(checkBid, [true, "0x"]) : target.call(tx);
+            // Stale at the head only: a question about a given block (a failed receipt's) gets the chain's answer.
+            return async (tx: TransactionRequest & { blockTag?: unknown }) =>
+              String(tx.data ?? "").startsWith(checkBid.selector) && tx.blockTag === undefined
+                ? fx.market.interface.encodeFunctionResult(checkBid, [true, "0x"])
+                : target.call(tx);
           }
           const value = Reflect.get(target, property, target) as unknown;
           return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
@@ -293,6 +296,32 @@ describe("provider bid engine", function () {
       await fx.market.connect(fx.provider1).placeBid(orderId, 600n, defaultSpec().resources);
       return fx.market.bidCount();
     }
+
+    it("adopts it when the new bid is mined after it and fails on chain with MarketDuplicateBid", async function () {
+      const p1 = await side(fx, fx.provider1, { provider: laggingNode(ethers.provider, fx.provider1.address, true) });
+      // Automine off: the crashed process's bid is mined with the order; the new process's bid (fixed gas, no
+      // estimation) waits in the pool and reverts in the next block, so only its receipt tells.
+      await ethers.provider.send("evm_setAutomine", [false]);
+      try {
+        const orderId = (await fx.market.orderCount()) + 1n;
+        await fx.market.connect(fx.tenant).createOrder(fx.deploymentId, defaultSpec(), { gasLimit: 1_000_000 });
+        await fx.market.connect(fx.provider1).placeBid(orderId, 600n, defaultSpec().resources, { gasLimit: 300_000 });
+        await ethers.provider.send("evm_mine", []);
+        const earlier = await fx.market.bidCount();
+        await eventually(() => (p1.engine.decision(orderId) as BidDecision | undefined)?.txHash !== undefined, 10_000, "bid sent");
+        const sent = p1.engine.decision(orderId) as BidDecision;
+        await ethers.provider.send("evm_mine", []);
+        expect((await ethers.provider.getTransactionReceipt(sent.txHash!))?.status).to.equal(0);
+
+        await eventually(() => (p1.engine.decision(orderId) as BidDecision).bidId !== undefined, 10_000, "adoption");
+        const d = p1.engine.decision(orderId) as BidDecision;
+        expect(d).to.include({ kind: "bid", bidId: String(earlier), price: "600" });
+        expect(d.outcome).to.equal(undefined);
+        expect(p1.inventory.get(orderId)?.state).to.equal("reserved");
+      } finally {
+        await ethers.provider.send("evm_setAutomine", [true]);
+      }
+    });
 
     it("adopts it when checkBid names the duplicate, keeping the reservation", async function () {
       const orderId = await createOrder(fx);
