@@ -187,7 +187,9 @@ describe("Market: operators", function () {
     describe("when the expiry arrives", function () {
       it("ends the rights at the expiry second", async function () {
         const fx = await loadFixture(marketFixture);
-        const expiry = BigInt(await time.latest()) + 100n;
+        // Pinned: after loadFixture the latest block may be long past in wall-clock time, and the next block would
+        // be mined at the wall clock, beyond an expiry counted from the latest block.
+        const expiry = (await nextBlockAt()) + 100n;
         await fx.market.connect(fx.tenant).approveOperator(fx.operator, ESCROW, expiry);
         await mineAt(expiry - 1n);
         expect(await fx.market.isOperator(fx.tenant, fx.operator)).to.equal(true);
