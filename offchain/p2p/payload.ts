@@ -15,7 +15,15 @@ import { ManifestProtocolError, type ManifestEncoding } from "./protocol";
 export function readManifestBytes(
   bytes: Uint8Array,
   encoding: ManifestEncoding,
-  options: { expected?: string; source?: string } = {},
+  options: {
+    expected?: string;
+    source?: string;
+    /**
+     * Canonical encoding: keccak256 of exactly `bytes`, when the caller hashed them as they arrived
+     * (`readBody` with a `keccak256Hasher`), so they are not hashed twice. Never a hash someone else announced.
+     */
+    hash?: string;
+  } = {},
 ): ParsedManifest {
   const source = options.source ?? "manifest";
   const mismatch = (got: string) =>
@@ -25,7 +33,7 @@ export function readManifestBytes(
     );
   let hash: string | undefined;
   if (encoding === "canonical") {
-    hash = keccak256Bytes(bytes);
+    hash = options.hash?.toLowerCase() ?? keccak256Bytes(bytes);
     if (options.expected !== undefined && hash !== options.expected.toLowerCase()) throw mismatch(hash);
   }
   let text: string;
