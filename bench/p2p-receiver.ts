@@ -5,7 +5,7 @@
  * Driven over the IPC channel of `child_process.fork`:
  *   parent → { type: "start", privateKey, authorizer }   child → { type: "ready", multiaddr } | { type: "failed" }
  *   parent → { type: "mark" }                            child → { type: "marked" } (CPU and answers counted from now)
- *   parent → { type: "report" }                          child → { type: "report", cpuMs, answers } (since the mark)
+ *   parent → { type: "report" }                          child → { type: "report", cpuMs, systemMs, answers } (since the mark)
  *   parent → { type: "stop" }                            the node stops and the process exits
  * `authorizer` is `{ kind: "allowAll", versions: [[deploymentId, version], …] }` (ids as decimal strings) or
  * `{ kind: "chain", rpcUrl, deployment }`: a `ChainAuthorizer` reading the chain over JSON-RPC, as a provider does.
@@ -35,7 +35,7 @@ export type ReceiverEvent =
   | { type: "ready"; multiaddr: string }
   | { type: "failed"; message: string }
   | { type: "marked" }
-  | { type: "report"; cpuMs: number; answers: InboundAnswer[] };
+  | { type: "report"; cpuMs: number; systemMs: number; answers: InboundAnswer[] };
 
 const send = (event: ReceiverEvent) => process.send?.(event);
 
@@ -76,7 +76,7 @@ process.on("message", (command: ReceiverCommand) => {
         break;
       case "report": {
         const { user, system } = process.cpuUsage(cpuAtMark);
-        send({ type: "report", cpuMs: (user + system) / 1000, answers });
+        send({ type: "report", cpuMs: (user + system) / 1000, systemMs: system / 1000, answers });
         break;
       }
       case "stop":

@@ -21,7 +21,7 @@
  */
 import { execSync, fork, type ChildProcess } from "node:child_process";
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer as createNetServer, connect as netConnect, type Server as NetServer } from "node:net";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -58,10 +58,18 @@ import type { ReceiverAuthorizer, ReceiverCommand, ReceiverEvent } from "./p2p-r
 
 const MiB = 1024 * 1024;
 const PROVIDERS = 10;
-const FANOUT_RUNS = 9;
+const FANOUT_RUNS = 15;
+/**
+ * Fan-outs before timing: the first opens the connections; the others warm the code (JIT) of each receiver, as a
+ * provider daemon that has been running a while is warm. In one process ten receivers share their code, so a
+ * single warm-up already runs it ten times; in processes of their own each needs its own warm-up (with one, a
+ * receiver spent ~22 ms of CPU per MiB instead of ~14).
+ */
+const FANOUT_WARMUP = 10;
 /** Full-protocol runs of the 1 MiB workload: each parses it on all 10 receivers, in this one process. */
 const FANOUT_PARSE_RUNS = 5;
-const BULK_BYTES = 100 * MiB;
+/** 100 MiB; `TOM3_BENCH_BULK_MIB` makes it smaller for a quick look at the fan-out rows. */
+const BULK_BYTES = Number(process.env.TOM3_BENCH_BULK_MIB ?? 100) * MiB;
 const BULK_RUNS = 5;
 const CHUNK = 64 * 1024;
 const SINK_PROTOCOL = "/tom3/bench/sink/1.0.0";
@@ -277,30 +285,85 @@ interface FanOutFigures {
   minMs: number;
   maxMs: number;
   runs: number;
-  /** Receivers in their own processes: CPU per fan-out (median over runs of the sums), ms. */
-  cpu?: { senderMs: number; receiversMs: number; perReceiverMs: number; floorMs: number };
+  /**
+   * Receivers in their own processes: CPU time per fan-out (mean over the timed runs), ms. `floorMs` is what CPU
+   * alone puts under the fan-out on this machine: the CPU of this run's processes (sender, receivers, chain node)
+   * spread perfectly over every core. `machineBusyMs` is all the machine did meanwhile, other work included.
+   */
+  cpu?: {
+    senderMs: number;
+    receiversMs: number;
+    perReceiverMs: number;
+    chainMs: number;
+    floorMs: number;
+    machineBusyMs: number;
+  };
   /** Receivers in their own processes: each receiver's time from stream open to its answer, median, ms. */
   receiverAnswerMs?: number;
 }
 
+/** CPU time of a process so far (user + system), ms, from /proc (clock ticks of 10 ms); 0 where unreadable. */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // Fields after the command name (which may hold spaces, so split after its closing parenthesis).
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** Busy CPU time of the whole machine so far (every core, everything but idle and I/O wait), ms. */
+function machineBusyMs(): number {
+  try {
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
+      .split("\n")[0]
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    void idle;
+    void iowait;
+    return (user + nice + system + irq + softirq + steal) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** The pid of the `hardhat node` this process started (a child whose command line runs `node --hostname`). */
+function chainNodePid(): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.split(") ")[1].split(" ")[1]);
+      const command = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (ppid === process.pid && command.includes("node") && command.includes("--hostname")) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
 /**
- * Push `bytes` to every target at once, `runs` times after a warm-up run that opens the connections; with
- * `receivers`, also the CPU time the sender and each receiver process spent on the timed runs.
+ * Push `bytes` to every target at once: `FANOUT_WARMUP` fan-outs (connections, JIT), then `runs` timed ones;
+ * with `receivers`, also the CPU time each process spent on the timed runs.
  */
 async function fanOut(
   tenant: ManifestNode,
   targets: string[],
   deploymentId: bigint,
   bytes: Uint8Array,
-  options: { runs?: number; encoding?: "canonical" | "yaml"; receivers?: ReceiverProcess[] } = {},
+  options: { runs?: number; warmup?: number; encoding?: "canonical" | "yaml"; receivers?: ReceiverProcess[]; chainPid?: number } = {},
 ): Promise<FanOutFigures> {
-  const { runs = FANOUT_RUNS, encoding = "canonical", receivers } = options;
+  const { runs = FANOUT_RUNS, warmup = FANOUT_WARMUP, encoding = "canonical", receivers, chainPid } = options;
   const times: number[] = [];
-  let senderCpu = { user: 0, system: 0 };
-  for (let run = 0; run <= runs; run++) {
+  let before = { sender: process.cpuUsage(), chain: 0, machine: 0 };
+  for (let run = 1 - warmup; run <= runs; run++) {
     if (run === 1) {
       await Promise.all((receivers ?? []).map((r) => r.mark()));
-      senderCpu = process.cpuUsage();
+      before = { sender: process.cpuUsage(), chain: processCpuMs(chainPid), machine: machineBusyMs() };
     }
     // A receiver that already holds the version still reads, hashes, parses and checks it: every run does the work.
     const start = process.hrtime.bigint();
@@ -308,7 +371,7 @@ async function fanOut(
     const elapsed = ms(start);
     const failed = answers.find((a) => a.status !== "OK");
     if (failed) throw new Error(`push refused: ${failed.code} ${failed.message}`);
-    if (run > 0) times.push(elapsed); // run 0 opens the connections
+    if (run > 0) times.push(elapsed);
   }
   const figures: FanOutFigures = {
     medianMs: round(median(times)),
@@ -317,7 +380,9 @@ async function fanOut(
     runs: times.length,
   };
   if (receivers) {
-    const { user, system } = process.cpuUsage(senderCpu);
+    const { user, system } = process.cpuUsage(before.sender);
+    const busyMs = (machineBusyMs() - before.machine) / runs;
+    const chainMs = (processCpuMs(chainPid) - before.chain) / runs;
     const reports = await Promise.all(receivers.map((r) => r.report()));
     const senderMs = (user + system) / 1000 / runs;
     const receiversMs = reports.reduce((sum, r) => sum + r.cpuMs, 0) / runs;
@@ -325,7 +390,9 @@ async function fanOut(
       senderMs: round(senderMs),
       receiversMs: round(receiversMs),
       perReceiverMs: round(receiversMs / receivers.length),
-      floorMs: round((senderMs + receiversMs) / cpus().length),
+      chainMs: round(chainMs),
+      floorMs: round((senderMs + receiversMs + chainMs) / cpus().length),
+      machineBusyMs: round(busyMs),
     };
     figures.receiverAnswerMs = round(median(reports.flatMap((r) => r.answers.map((a) => a.ms))));
   }
@@ -423,16 +490,23 @@ async function main(): Promise<void> {
       `parse + rules + canonical check ${steps.parseCanonicalMs} ms, whole ${steps.wholeCheckMs} ms`,
   );
 
-  // Receivers in processes of their own, forked now so they load while this process measures the transport.
+  // Receivers in processes of their own, forked now so they load while the chain starts.
   const receivers = Array.from({ length: PROVIDERS }, () => ReceiverProcess.spawn());
   const chainStarting = startLocalChain({ timeoutMs: 180_000 });
   chainStarting.catch(() => undefined);
   try {
+    // The chain, set up before anything is timed (deploying keeps a core busy): a deployment of this workload and
+    // one of hello, one charter per provider in each.
+    const hello = readFileSync(join(__dirname, "..", "examples", "hello.yaml"));
+    const helloVersion = parseManifest(hello.toString("utf8")).version;
+    const chain = await chainStarting;
+    const deploymentIds = await chainWithCharters(chain, [version, helloVersion], requirementSpecs(parsed)[0].spec);
+
     // (a1) the bytes alone, 1 MiB to 10 hosts over TLS, all in this process.
     const hosts = await libp2pHosts(PROVIDERS + 1, ["tls"]);
     const [sender, ...sinks] = hosts;
     const transportTimes: number[] = [];
-    for (let run = 0; run <= FANOUT_RUNS; run++) {
+    for (let run = 1 - FANOUT_WARMUP; run <= FANOUT_RUNS; run++) {
       const start = process.hrtime.bigint();
       await Promise.all(sinks.map((sink) => sendBytes(sender, sink, bytes)));
       if (run > 0) transportTimes.push(ms(start));
@@ -446,8 +520,6 @@ async function main(): Promise<void> {
     };
     console.log(`fan-out, transport only (in-process): median ${fanOutTransport.medianMs} ms`);
 
-    const hello = readFileSync(join(__dirname, "..", "examples", "hello.yaml"));
-    const helloVersion = parseManifest(hello.toString("utf8")).version;
     const versions = new Map([
       [1n, version],
       [2n, helloVersion],
@@ -477,6 +549,7 @@ async function main(): Promise<void> {
     const inProcessAllowAll = await fanOut(nodes[0], nodeTargets(nodes), 1n, bytes);
     const inProcessAllowAllYaml = await fanOut(nodes[0], nodeTargets(nodes), 1n, bytes, {
       runs: FANOUT_PARSE_RUNS,
+      warmup: 1,
       encoding: "yaml",
     });
     const inProcessAllowAllHello = await fanOut(nodes[0], nodeTargets(nodes), 2n, hello);
@@ -486,10 +559,7 @@ async function main(): Promise<void> {
         `(as YAML ${inProcessAllowAllYaml.medianMs} ms; hello.yaml ${inProcessAllowAllHello.medianMs} ms)`,
     );
 
-    // (a4) against the chain: a deployment of this workload and of hello, one charter per provider in each.
-    const chain = await chainStarting;
-    const { spec } = requirementSpecs(parsed)[0];
-    const deploymentIds = await chainWithCharters(chain, [version, helloVersion], spec);
+    // (a4) against the chain.
     const chainSpec: ReceiverAuthorizer = { kind: "chain", rpcUrl: chain.rpcUrl, deployment: chain.deployment };
     const rpc = new JsonRpcProvider(chain.rpcUrl, chain.chainId, { staticNetwork: true, batchMaxCount: 1 });
     const chainAuthorizer = () => new ChainAuthorizer({ provider: rpc, deployment: chain.deployment });
@@ -498,8 +568,9 @@ async function main(): Promise<void> {
 
     addresses = await Promise.all(receivers.map((r, i) => r.start(providerKeys[i], chainSpec)));
     [tenant] = await manifestNodes([tenantKey], chainAuthorizer);
-    const processesChain = await fanOut(tenant, addresses, deploymentIds[0], bytes, { receivers });
-    const processesChainHello = await fanOut(tenant, addresses, deploymentIds[1], hello, { receivers });
+    const chainPid = chainNodePid();
+    const processesChain = await fanOut(tenant, addresses, deploymentIds[0], bytes, { receivers, chainPid });
+    const processesChainHello = await fanOut(tenant, addresses, deploymentIds[1], hello, { receivers, chainPid });
     await tenant.stop();
     await Promise.all(receivers.map((r) => r.stop()));
     console.log(
@@ -565,8 +636,9 @@ async function main(): Promise<void> {
     const spread = (f: { medianMs: number; minMs: number; maxMs: number }) => `${f.medianMs} ms`;
     const range = (f: { minMs: number; maxMs: number }) => `${f.minMs}–${f.maxMs}`;
     const cpuNote = (f: FanOutFigures) =>
-      `${range(f)}; CPU/fan-out: sender ${f.cpu?.senderMs}, receivers ${f.cpu?.receiversMs} ` +
-      `(${f.cpu?.perReceiverMs} each) → floor ${f.cpu?.floorMs} ms on ${cpus().length} cores`;
+      `${range(f)}; CPU ms/fan-out: sender ${f.cpu?.senderMs}, receivers ${f.cpu?.receiversMs} ` +
+      `(${f.cpu?.perReceiverMs} each)${f.cpu?.chainMs ? `, chain ${f.cpu.chainMs}` : ""} → floor ${f.cpu?.floorMs} ms ` +
+      `on ${cpus().length} cores; machine busy ${f.cpu?.machineBusyMs}`;
     const rows: Array<[string, string, string]> = [
       [
         "fan-out 1 MiB → 10, own processes, allow-all",
@@ -586,10 +658,10 @@ async function main(): Promise<void> {
       [`fan-out hello.yaml (${hello.length} B) → 10, own processes, chain-authorised`, spread(processesChainHello), range(processesChainHello)],
       [`fan-out hello.yaml (${hello.length} B) → 10, one process, allow-all`, spread(inProcessAllowAllHello), range(inProcessAllowAllHello)],
       [`fan-out hello.yaml (${hello.length} B) → 10, one process, chain-authorised`, spread(inProcessChainHello), range(inProcessChainHello)],
-      ["100 MiB, libp2p TLS 1.3 + yamux", `${libp2pTls.medianMs} ms`, `${libp2pTls.MiBps} MiB/s`],
-      ["100 MiB, libp2p Noise + yamux", `${libp2pNoise.medianMs} ms`, `${libp2pNoise.MiBps} MiB/s`],
-      ["100 MiB, Node tls socket (TLS 1.3)", `${nodeTls.medianMs} ms`, `${nodeTls.MiBps} MiB/s`],
-      ["100 MiB, Node net socket (plain TCP)", `${nodeTcp.medianMs} ms`, `${nodeTcp.MiBps} MiB/s`],
+      [`${BULK_BYTES / MiB} MiB, libp2p TLS 1.3 + yamux`, `${libp2pTls.medianMs} ms`, `${libp2pTls.MiBps} MiB/s`],
+      [`${BULK_BYTES / MiB} MiB, libp2p Noise + yamux`, `${libp2pNoise.medianMs} ms`, `${libp2pNoise.MiBps} MiB/s`],
+      [`${BULK_BYTES / MiB} MiB, Node tls socket (TLS 1.3)`, `${nodeTls.medianMs} ms`, `${nodeTls.MiBps} MiB/s`],
+      [`${BULK_BYTES / MiB} MiB, Node net socket (plain TCP)`, `${nodeTcp.medianMs} ms`, `${nodeTcp.MiBps} MiB/s`],
       ["throughput ratio libp2p TLS / Node TLS", `${ratio}`, `target >= ${targets.libp2pToTlsRatioAtLeast}`],
     ];
     const width = Math.max(...rows.map((r) => r[0].length));

