@@ -20,7 +20,7 @@ import {
   type ManifestNode,
   type ManifestNodeOptions,
 } from "../../../offchain/p2p";
-import { loadLibp2p } from "../../../offchain/p2p/esm";
+import { importEsm, loadLibp2p } from "../../../offchain/p2p/esm";
 import { readManifestBytes, utf8Text } from "../../../offchain/p2p/payload";
 import { encodeJson, sendFrame } from "../../../offchain/p2p/protocol";
 import { HELLO, HELLO_BYTES, HELLO_VERSION, OTHER_VERSION } from "./helpers";
@@ -60,6 +60,14 @@ describe("p2p: transport, limits and store", function () {
     expect(n.address).to.equal(wallet.address);
     expect(addressOfPeer(n.libp2p.peerId)).to.equal(computeAddress(wallet.signingKey.publicKey));
     expect(n.peerId).to.match(/^16Uiu2/); // secp256k1 peer ids
+    // Remembered per key, never mixed up between keys.
+    const { peerIdFromPrivateKey } = await importEsm<typeof import("@libp2p/peer-id")>("@libp2p/peer-id");
+    const others = Array.from({ length: 20 }, () => Wallet.createRandom());
+    for (const other of [...others, ...others]) {
+      const peerId = peerIdFromPrivateKey(await libp2pKeyFromEthereumKey(other.privateKey));
+      if (addressOfPeer(peerId) !== other.address) expect.fail(`wrong address for ${other.address}`);
+    }
+    expect(addressOfPeer(n.libp2p.peerId)).to.equal(wallet.address);
   });
 
   it("refuses, at the handshake, a peer whose key is not an Ethereum key", async function () {
