@@ -8,9 +8,9 @@
  *   parent → { type: "report" }                          child → { type: "report", cpuMs, systemMs, answers } (since the mark)
  *   parent → { type: "stop" }                            the node stops and the process exits
  * `authorizer` is `{ kind: "allowAll", versions: [[deploymentId, version], …] }` (ids as decimal strings) or
- * `{ kind: "chain", rpcUrl, deployment }`: a `ChainAuthorizer` reading the chain over JSON-RPC, as a provider does.
+ * `{ kind: "chain", rpcUrl, deployment }`: a `ChainAuthorizer` reading the chain over JSON-RPC as the provider
+ * daemon does (its `chainProvider`).
  */
-import { JsonRpcProvider } from "ethers";
 import type { Tom3Deployment } from "../offchain/chain/deployment";
 import {
   allowAllAuthorizer,
@@ -20,6 +20,7 @@ import {
   type ManifestAuthorizer,
   type ManifestNode,
 } from "../offchain/p2p";
+import { chainProvider } from "../offchain/provider/daemon";
 
 export type ReceiverAuthorizer =
   | { kind: "allowAll"; versions: Array<[string, string]> }
@@ -43,8 +44,8 @@ function authorizerOf(spec: ReceiverAuthorizer): ManifestAuthorizer {
   if (spec.kind === "allowAll") {
     return allowAllAuthorizer({ versions: new Map(spec.versions.map(([id, version]) => [BigInt(id), version])) });
   }
-  const provider = new JsonRpcProvider(spec.rpcUrl, spec.deployment.chainId, { staticNetwork: true, batchMaxCount: 1 });
-  return new ChainAuthorizer({ provider, deployment: spec.deployment });
+  // The provider daemon's own JSON-RPC settings: no batching delay, no request cache (every read is a read).
+  return new ChainAuthorizer({ provider: chainProvider(spec.rpcUrl), deployment: spec.deployment });
 }
 
 let node: ManifestNode | undefined;

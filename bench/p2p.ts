@@ -3,7 +3,9 @@
  *
  * (a) Fan-out of a 1 MiB workload from one tenant node to 10 provider nodes on warm connections, from the start of
  *     the pushes until all 10 answered OK (each answer means: received, hashed against the version, parsed,
- *     checked canonical and valid). Several runs; median, min and max.
+ *     checked canonical and valid, stored). 10 warm-up fan-outs, then 15 timed; median, min and max. With the
+ *     allow-all authorizer every run is a first delivery (a fresh deployment id); against the chain the same
+ *     deployment is pushed again each run (fully checked, only the store write is skipped).
  *     - Main rows: every provider node runs in a process of its own (`bench/p2p-receiver.ts`, forked and started
  *       before timing), with its own key and authorizer, as providers are separate machines: allow-all, and
  *       authorised against the chain (a `hardhat node` child process, test/harness/local-chain.ts, with a real
@@ -53,6 +55,7 @@ import {
 } from "../offchain/p2p";
 import { loadLibp2p } from "../offchain/p2p/esm";
 import { readManifestBytes } from "../offchain/p2p/payload";
+import { chainProvider } from "../offchain/provider/daemon";
 import { startLocalChain, type LocalChain } from "../test/harness/local-chain";
 import type { ReceiverAuthorizer, ReceiverCommand, ReceiverEvent } from "./p2p-receiver";
 
@@ -66,6 +69,8 @@ const FANOUT_RUNS = 15;
  * receiver spent ~22 ms of CPU per MiB instead of ~14).
  */
 const FANOUT_WARMUP = 10;
+/** First of the allow-all deployment ids that each take the 1 MiB workload once. */
+const FRESH_IDS = 1000n;
 /** Full-protocol runs of the 1 MiB workload: each parses it on all 10 receivers, in this one process. */
 const FANOUT_PARSE_RUNS = 5;
 /** 100 MiB; `TOM3_BENCH_BULK_MIB` makes it smaller for a quick look at the fan-out rows. */
@@ -347,13 +352,14 @@ function chainNodePid(): number | undefined {
 }
 
 /**
- * Push `bytes` to every target at once: `FANOUT_WARMUP` fan-outs (connections, JIT), then `runs` timed ones;
- * with `receivers`, also the CPU time each process spent on the timed runs.
+ * Push `bytes` to every target at once: `FANOUT_WARMUP` fan-outs (connections, JIT), then `runs` timed ones
+ * (run numbers 1 - warmup … runs; `deploymentId` may differ per run); with `receivers`, also the CPU time each
+ * process spent on the timed runs.
  */
 async function fanOut(
   tenant: ManifestNode,
   targets: string[],
-  deploymentId: bigint,
+  deploymentId: bigint | ((run: number) => bigint),
   bytes: Uint8Array,
   options: { runs?: number; warmup?: number; encoding?: "canonical" | "yaml"; receivers?: ReceiverProcess[]; chainPid?: number } = {},
 ): Promise<FanOutFigures> {
@@ -365,9 +371,10 @@ async function fanOut(
       await Promise.all((receivers ?? []).map((r) => r.mark()));
       before = { sender: process.cpuUsage(), chain: processCpuMs(chainPid), machine: machineBusyMs() };
     }
-    // A receiver that already holds the version still reads, hashes, parses and checks it: every run does the work.
+    // A receiver that already holds the version still reads, hashes, parses and checks it (it only skips storing).
     const start = process.hrtime.bigint();
-    const answers = await Promise.all(targets.map((target) => tenant.push(target, deploymentId, bytes, { encoding })));
+    const id = typeof deploymentId === "bigint" ? deploymentId : deploymentId(run);
+    const answers = await Promise.all(targets.map((target) => tenant.push(target, id, bytes, { encoding })));
     const elapsed = ms(start);
     const failed = answers.find((a) => a.status !== "OK");
     if (failed) throw new Error(`push refused: ${failed.code} ${failed.message}`);
@@ -520,9 +527,12 @@ async function main(): Promise<void> {
     };
     console.log(`fan-out, transport only (in-process): median ${fanOutTransport.medianMs} ms`);
 
+    // Allow-all: the 1 MiB workload under a fresh deployment id in every run (1000, 1001, …), so each push is a
+    // first delivery (stored, handed on) as a real fan-out is; hello under id 2, pushed again and again.
+    const fresh = (run: number) => FRESH_IDS + BigInt(run + FANOUT_WARMUP);
     const versions = new Map([
-      [1n, version],
       [2n, helloVersion],
+      ...Array.from({ length: FANOUT_WARMUP + FANOUT_RUNS + 1 }, (_, i) => [FRESH_IDS + BigInt(i), version] as const),
     ]);
 
     // (a2) allow-all, receivers in their own processes.
@@ -532,7 +542,7 @@ async function main(): Promise<void> {
     };
     let addresses = await Promise.all(receivers.map((r) => r.start(Wallet.createRandom().privateKey, allowAllSpec)));
     let [tenant] = await manifestNodes([Wallet.createRandom().privateKey], () => allowAllAuthorizer({ versions }));
-    const processesAllowAll = await fanOut(tenant, addresses, 1n, bytes, { receivers });
+    const processesAllowAll = await fanOut(tenant, addresses, fresh, bytes, { receivers });
     const processesAllowAllHello = await fanOut(tenant, addresses, 2n, hello, { receivers });
     await tenant.stop();
     console.log(
@@ -546,8 +556,8 @@ async function main(): Promise<void> {
       () => allowAllAuthorizer({ versions }),
     );
     const nodeTargets = (ns: ManifestNode[]) => ns.slice(1).map((n) => n.multiaddrs[0]);
-    const inProcessAllowAll = await fanOut(nodes[0], nodeTargets(nodes), 1n, bytes);
-    const inProcessAllowAllYaml = await fanOut(nodes[0], nodeTargets(nodes), 1n, bytes, {
+    const inProcessAllowAll = await fanOut(nodes[0], nodeTargets(nodes), fresh, bytes);
+    const inProcessAllowAllYaml = await fanOut(nodes[0], nodeTargets(nodes), FRESH_IDS, bytes, {
       runs: FANOUT_PARSE_RUNS,
       warmup: 1,
       encoding: "yaml",
@@ -561,7 +571,7 @@ async function main(): Promise<void> {
 
     // (a4) against the chain.
     const chainSpec: ReceiverAuthorizer = { kind: "chain", rpcUrl: chain.rpcUrl, deployment: chain.deployment };
-    const rpc = new JsonRpcProvider(chain.rpcUrl, chain.chainId, { staticNetwork: true, batchMaxCount: 1 });
+    const rpc = chainProvider(chain.rpcUrl); // as the provider daemon reads the chain
     const chainAuthorizer = () => new ChainAuthorizer({ provider: rpc, deployment: chain.deployment });
     const providerKeys = Array.from({ length: PROVIDERS }, (_, i) => chain.accounts[2 + i].privateKey);
     const tenantKey = chain.accounts[1].privateKey;
