@@ -1,6 +1,7 @@
 /**
  * One provider's manifest node in a process of its own, for `bench/p2p.ts` (not run by hand): real providers are
- * separate machines, so each receiver gets its own event loop, heap and key instead of sharing the sender's.
+ * separate machines, so each receiver gets its own event loop, heap and key instead of sharing the sender's. The
+ * node also runs the bench's byte sink (bench/p2p-sink.ts), to time the transport alone to the same process.
  *
  * Driven over the IPC channel of `child_process.fork`:
  *   parent → { type: "start", privateKey, authorizer }   child → { type: "ready", multiaddr } | { type: "failed" }
@@ -21,6 +22,7 @@ import {
   type ManifestNode,
 } from "../offchain/p2p";
 import { chainProvider } from "../offchain/provider/daemon";
+import { SINK_PROTOCOL, sinkHandler } from "./p2p-sink";
 
 export type ReceiverAuthorizer =
   | { kind: "allowAll"; versions: Array<[string, string]> }
@@ -65,6 +67,7 @@ process.on("message", (command: ReceiverCommand) => {
             onInbound: (answer) => answers.push(answer),
           });
           await node.start();
+          await node.libp2p.handle(SINK_PROTOCOL, (stream) => sinkHandler(stream));
           send({ type: "ready", multiaddr: node.multiaddrs[0] });
         } catch (error) {
           send({ type: "failed", message: error instanceof Error ? error.message : String(error) });

@@ -39,7 +39,6 @@ import {
   type ContractTransactionResponse,
 } from "ethers";
 import type { Libp2p } from "libp2p";
-import type { Stream } from "@libp2p/interface";
 import { marketAbi, providerRegistryAbi, tom3TokenAbi } from "../offchain/chain/abis";
 import { attributeId } from "../offchain/chain/attributes";
 import { keccak256Bytes, parseCanonicalManifest, parseManifest, requirementSpecs } from "../offchain/manifest";
@@ -59,6 +58,7 @@ import { readManifestBytes } from "../offchain/p2p/payload";
 import { chainProvider } from "../offchain/provider/daemon";
 import { startLocalChain, type LocalChain } from "../test/harness/local-chain";
 import type { ReceiverAuthorizer, ReceiverCommand, ReceiverEvent } from "./p2p-receiver";
+import { SINK_PROTOCOL, sinkHandler } from "./p2p-sink";
 
 const MiB = 1024 * 1024;
 const PROVIDERS = 10;
@@ -76,7 +76,6 @@ const FANOUT_PARSE_RUNS = 5;
 const BULK_BYTES = Number(process.env.TOM3_BENCH_BULK_MIB ?? 100) * MiB;
 const BULK_RUNS = 5;
 const CHUNK = 64 * 1024;
-const SINK_PROTOCOL = "/tom3/bench/sink/1.0.0";
 const LOOPBACK = ["/ip4/127.0.0.1/tcp/0"];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -99,19 +98,10 @@ function paddedManifest(size: number): string {
 
 // ------------------------------------------------------------------ raw byte transfers over libp2p
 
-/** Receive everything until the sender closes, then answer with the byte count. */
-async function sinkHandler(stream: Stream): Promise<void> {
-  let received = 0;
-  for await (const chunk of stream) received += chunk.byteLength;
-  const reply = new Uint8Array(8);
-  new DataView(reply.buffer).setBigUint64(0, BigInt(received));
-  stream.send(reply);
-  await stream.close();
-}
-
-async function sendBytes(from: Libp2p, to: Libp2p, bytes: Uint8Array): Promise<void> {
+async function sendBytes(from: Libp2p, to: Libp2p | string, bytes: Uint8Array): Promise<void> {
   const { multiaddr } = await loadLibp2p();
-  const stream = await from.dialProtocol(multiaddr.multiaddr(String(to.getMultiaddrs()[0])) as never, SINK_PROTOCOL);
+  const target = typeof to === "string" ? to : String(to.getMultiaddrs()[0]);
+  const stream = await from.dialProtocol(multiaddr.multiaddr(target) as never, SINK_PROTOCOL);
   for (let offset = 0; offset < bytes.length; offset += CHUNK) {
     if (!stream.send(bytes.subarray(offset, offset + CHUNK))) await stream.onDrain();
   }
@@ -359,9 +349,29 @@ async function fanOut(
   targets: string[],
   deploymentId: bigint,
   bytes: Uint8Array,
-  options: { runs?: number; warmup?: number; encoding?: "canonical" | "yaml"; receivers?: ReceiverProcess[]; chainPid?: number } = {},
+  options: FanOutOptions & { encoding?: "canonical" | "yaml" } = {},
 ): Promise<FanOutFigures> {
-  const { runs = FANOUT_RUNS, warmup = FANOUT_WARMUP, encoding = "canonical", receivers, chainPid } = options;
+  const encoding = options.encoding ?? "canonical";
+  return timedFanOut(targets, async (target) => {
+    const answer = await tenant.push(target, deploymentId, bytes, { encoding });
+    if (answer.status !== "OK") throw new Error(`push refused: ${answer.code} ${answer.message}`);
+  }, options);
+}
+
+interface FanOutOptions {
+  runs?: number;
+  warmup?: number;
+  receivers?: ReceiverProcess[];
+  chainPid?: number;
+}
+
+/** `send` to every target at once, timed as `fanOut` says. */
+async function timedFanOut(
+  targets: string[],
+  send: (target: string) => Promise<void>,
+  options: FanOutOptions = {},
+): Promise<FanOutFigures> {
+  const { runs = FANOUT_RUNS, warmup = FANOUT_WARMUP, receivers, chainPid } = options;
   const times: number[] = [];
   let before = { sender: process.cpuUsage(), chain: 0, machine: 0 };
   for (let run = 1 - warmup; run <= runs; run++) {
@@ -371,11 +381,8 @@ async function fanOut(
     }
     // A receiver that already holds the version still reads, hashes, parses and checks it (it only skips storing).
     const start = process.hrtime.bigint();
-    const answers = await Promise.all(targets.map((target) => tenant.push(target, deploymentId, bytes, { encoding })));
-    const elapsed = ms(start);
-    const failed = answers.find((a) => a.status !== "OK");
-    if (failed) throw new Error(`push refused: ${failed.code} ${failed.message}`);
-    if (run > 0) times.push(elapsed);
+    await Promise.all(targets.map(send));
+    if (run > 0) times.push(ms(start));
   }
   const figures: FanOutFigures = {
     medianMs: round(median(times)),
@@ -538,6 +545,11 @@ async function main(): Promise<void> {
     let [tenant] = await manifestNodes([Wallet.createRandom().privateKey], () => allowAllAuthorizer({ versions }));
     const processesAllowAll = await fanOut(tenant, addresses, 1n, bytes, { receivers });
     const processesAllowAllHello = await fanOut(tenant, addresses, 2n, hello, { receivers });
+    // The bytes alone to the same processes (their sink protocol, on the same connections): what the transport
+    // costs before any protocol or check.
+    const processesTransport = await timedFanOut(addresses, (target) => sendBytes(tenant.libp2p, target, bytes), {
+      receivers,
+    });
     await tenant.stop();
     console.log(
       `fan-out, receivers in own processes, allow-all: median ${processesAllowAll.medianMs} ms ` +
