@@ -10,7 +10,7 @@ export {
   type ParseCanonicalManifestOptions,
   type ParseManifestOptions,
 } from "./manifest";
-export { keccak256Bytes } from "./hash";
+export { keccak256Bytes, keccak256Hasher, type Keccak256Hasher } from "./hash";
 export { attributeHash, requirementSpecs, type GroupRequirement, type RequirementSpec, type Resources } from "./spec";
 export type {
   NormalisedExpose,

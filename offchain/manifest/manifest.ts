@@ -7,7 +7,7 @@
  * (spec.ts). At most one problem is reported per field: the first found, and nothing beneath a field already wrong.
  */
 import Ajv, { type ErrorObject } from "ajv";
-import canonicalize from "canonicalize";
+import { canonicalJson, isCanonicalTextOf } from "./canonical";
 import { keccak256Bytes } from "./hash";
 import { formatPath, ManifestError, type ManifestIssue, type PathSegment } from "./errors";
 import schema from "./schema.json";
@@ -84,18 +84,38 @@ export function parseCanonicalManifest(text: string, options: ParseCanonicalMani
   } catch {
     throw new ManifestError([{ path: "", message: "not JSON: a canonical manifest is RFC 8785 JSON" }], sourceName);
   }
-  const parsed = fromSource(dataSource(denormalise(data)), sourceName, options.version);
-  if (parsed.canonical !== text) {
+  const manifest = checkSource(dataSource(denormalise(data)), sourceName);
+  if (!isCanonicalTextOf(text, data, manifest)) {
     throw new ManifestError(
       [{ path: "", message: "valid, but not in canonical form (RFC 8785 JSON of the normal form)" }],
       sourceName,
     );
   }
-  return { ...parsed, locate: () => undefined };
+  // The text is the canonical form: it is `canonical`, and its hash (when the caller has it) is the version.
+  return {
+    version: options.version ?? keccak256Bytes(new TextEncoder().encode(text)),
+    manifest,
+    canonical: text,
+    source: sourceName,
+    locate: () => undefined,
+  };
 }
 
-/** The rules, the normal form and the version, from data read by either reader. */
-function fromSource(source: ManifestSource, sourceName: string, knownVersion?: string): ParsedManifest {
+/** The rules, the normal form and the version, from data read by the YAML reader. */
+function fromSource(source: ManifestSource, sourceName: string): ParsedManifest {
+  const manifest = checkSource(source, sourceName);
+  const canonical = canonicalJson(manifest);
+  return {
+    version: keccak256Bytes(new TextEncoder().encode(canonical)),
+    manifest,
+    canonical,
+    source: sourceName,
+    locate: (path) => source.locate(parsePath(path)),
+  };
+}
+
+/** The rules and the normal form, from data read by either reader; throws a `ManifestError` with every problem. */
+function checkSource(source: ManifestSource, sourceName: string): NormalisedManifest {
   const issues = new Issues(source);
   for (const issue of source.issues) issues.addLocated(issue);
   if (source.fatal) throw new ManifestError(issues.sorted(), sourceName);
@@ -108,15 +128,7 @@ function fromSource(source: ManifestSource, sourceName: string, knownVersion?: s
     for (const { path, message } of groupRequirements(manifest).issues) issues.add(path.split("."), message, "key");
   }
   if (!manifest || issues.size > 0) throw new ManifestError(issues.sorted(), sourceName);
-
-  const canonical = canonicalize(manifest) as string;
-  return {
-    version: knownVersion ?? keccak256Bytes(new TextEncoder().encode(canonical)),
-    manifest,
-    canonical,
-    source: sourceName,
-    locate: (path) => source.locate(parsePath(path)),
-  };
+  return manifest;
 }
 
 /**

@@ -15,7 +15,7 @@ import { getAddress } from "ethers";
 import pino, { type Logger } from "pino";
 import type { Libp2p } from "libp2p";
 import type { Connection, Stream } from "@libp2p/interface";
-import type { ParsedManifest } from "../manifest";
+import { keccak256Hasher, type ParsedManifest } from "../manifest";
 import type { ManifestAuthorizer } from "./authorizer";
 import { loadLibp2p, type Libp2pModules } from "./esm";
 import {
@@ -272,9 +272,12 @@ class Tom3ManifestNode implements ManifestNode {
       const deploymentId = BigInt(request.deploymentId);
       if (request.type === "push") {
         await this.admitPush(deploymentId, from, request.version);
-        const bytes = await readBody(reader, request.size, signal);
+        const encoding = request.encoding ?? "yaml";
+        // Canonical bytes are hashed frame by frame as they land: the hash is ready with the last byte.
+        const hasher = encoding === "canonical" ? keccak256Hasher() : undefined;
+        const bytes = await readBody(reader, request.size, signal, hasher && ((frame) => hasher.update(frame)));
         readAll = true;
-        const verified = await this.verify(deploymentId, bytes, request.encoding ?? "yaml", from, request.version);
+        const verified = await this.verify(deploymentId, bytes, encoding, from, request.version, hasher?.digest());
         answer = await this.keep(verified);
       } else {
         const stored = await this.serve(deploymentId, from, request.version);
@@ -381,7 +384,7 @@ class Tom3ManifestNode implements ManifestNode {
   /**
    * Check the bytes against the deployment's version read from the chain now (canonical: by hash, before parsing;
    * YAML: after parsing) and that they are a valid manifest; `claimed` (the version the sender announced), when
-   * given, must match too.
+   * given, must match too. `hash`: keccak256 of exactly `bytes`, when this node computed it as they arrived.
    */
   private async verify(
     deploymentId: bigint,
@@ -389,6 +392,7 @@ class Tom3ManifestNode implements ManifestNode {
     encoding: ManifestEncoding,
     from: string,
     claimed?: string,
+    hash?: string,
   ): Promise<VerifiedManifest> {
     const deployment = await this.authorizer.deployment(deploymentId);
     if (!deployment) throw new ManifestProtocolError("UNKNOWN_DEPLOYMENT", `no deployment ${deploymentId}`);
@@ -402,6 +406,7 @@ class Tom3ManifestNode implements ManifestNode {
     const manifest = readManifestBytes(bytes, encoding, {
       expected: deployment.version,
       source: `deployment-${deploymentId}.${encoding === "canonical" ? "json" : "yaml"}`,
+      hash,
     });
     const canonical = encoding === "canonical" ? bytes : new TextEncoder().encode(manifest.canonical);
     return { deploymentId, version: manifest.version, manifest, bytes: canonical, from };
@@ -542,7 +547,9 @@ class Tom3ManifestNode implements ManifestNode {
           `the peer announced ${size} bytes; the limit is ${this.limits.maxManifestBytes}`,
         );
       }
-      return readBody(reader, size, signal);
+      const hasher = answer.encoding === "canonical" ? keccak256Hasher() : undefined;
+      const bytes = await readBody(reader, size, signal, hasher && ((frame) => hasher.update(frame)));
+      return { bytes, hash: hasher?.digest() };
     });
     if (answer.status !== "OK" || body === undefined) {
       throw new ManifestProtocolError(answer.code, answer.message, { issues: answer.issues });
@@ -550,7 +557,7 @@ class Tom3ManifestNode implements ManifestNode {
     const encoding = answer.encoding ?? "yaml";
     let parsed: ParsedManifest;
     try {
-      parsed = readManifestBytes(body, encoding, { expected: wanted });
+      parsed = readManifestBytes(body.bytes, encoding, { expected: wanted, hash: body.hash });
     } catch (cause) {
       if (cause instanceof ManifestProtocolError && cause.code === "VERSION_MISMATCH") {
         throw new ManifestProtocolError("VERSION_MISMATCH", `the peer served another version: ${cause.message}`);
@@ -559,7 +566,7 @@ class Tom3ManifestNode implements ManifestNode {
         cause,
       });
     }
-    return encoding === "canonical" ? body : new TextEncoder().encode(parsed.canonical);
+    return encoding === "canonical" ? body.bytes : new TextEncoder().encode(parsed.canonical);
   }
 
   async fetchFromPeers(deploymentId: bigint, options: RequestOptions = {}): Promise<FetchFromPeersResult> {

@@ -4,6 +4,7 @@
  * parsing; YAML has to be parsed before its version is known. Every receiver (p2p push and fetch, the provider's
  * HTTP upload, the store at start-up) reads through here, so all check the same way.
  */
+import { isAscii } from "node:buffer";
 import { keccak256Bytes, ManifestError, parseCanonicalManifest, parseManifest, type ParsedManifest } from "../manifest";
 import { ManifestProtocolError, type ManifestEncoding } from "./protocol";
 
@@ -15,7 +16,15 @@ import { ManifestProtocolError, type ManifestEncoding } from "./protocol";
 export function readManifestBytes(
   bytes: Uint8Array,
   encoding: ManifestEncoding,
-  options: { expected?: string; source?: string } = {},
+  options: {
+    expected?: string;
+    source?: string;
+    /**
+     * Canonical encoding: keccak256 of exactly `bytes`, when the caller hashed them as they arrived
+     * (`readBody` with a `keccak256Hasher`), so they are not hashed twice. Never a hash someone else announced.
+     */
+    hash?: string;
+  } = {},
 ): ParsedManifest {
   const source = options.source ?? "manifest";
   const mismatch = (got: string) =>
@@ -25,12 +34,12 @@ export function readManifestBytes(
     );
   let hash: string | undefined;
   if (encoding === "canonical") {
-    hash = keccak256Bytes(bytes);
+    hash = options.hash?.toLowerCase() ?? keccak256Bytes(bytes);
     if (options.expected !== undefined && hash !== options.expected.toLowerCase()) throw mismatch(hash);
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = utf8Text(bytes);
   } catch {
     throw new ManifestProtocolError("INVALID_MANIFEST", "the manifest is not UTF-8 text");
   }
@@ -46,6 +55,16 @@ export function readManifestBytes(
   }
   if (options.expected !== undefined && parsed.version !== options.expected.toLowerCase()) throw mismatch(parsed.version);
   return parsed;
+}
+
+/**
+ * The text of UTF-8 bytes; throws when they are not UTF-8. ASCII (a canonical manifest usually is) is read as it
+ * is, one byte per character, without a decoding pass: the same string, in a third less time for a MiB.
+ */
+export function utf8Text(bytes: Uint8Array): string {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (isAscii(view)) return view.toString("latin1");
+  return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
 }
 
 /**

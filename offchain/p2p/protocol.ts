@@ -218,12 +218,19 @@ export function encodeJson(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));
 }
 
+/** A frame as the pieces it arrived in (an `Uint8ArrayList`): iterating gives each piece, without copying. */
+export interface FramePieces extends Iterable<Uint8Array> {
+  readonly byteLength: number;
+  /** The frame as one array (a copy when it came in several pieces). */
+  subarray(): Uint8Array;
+}
+
 /**
  * Reads length-prefixed frames from a stream. `next` throws the signal's reason as soon as the signal aborts,
  * whatever the transport does, so a deadline is exact.
  */
 export class FrameReader {
-  private readonly frames: AsyncIterator<{ subarray(): Uint8Array }>;
+  private readonly frames: AsyncIterator<FramePieces>;
 
   constructor(stream: Stream, lp: Libp2pModules["lp"], maxFrameBytes: number) {
     this.frames = lp.decode(stream, { maxDataLength: maxFrameBytes })[Symbol.asyncIterator]();
@@ -231,8 +238,13 @@ export class FrameReader {
 
   /** The next frame, or undefined at the end of the stream. */
   async next(signal: AbortSignal): Promise<Uint8Array | undefined> {
+    return (await this.nextPieces(signal))?.subarray();
+  }
+
+  /** The next frame as it arrived (no copy), or undefined at the end of the stream. */
+  async nextPieces(signal: AbortSignal): Promise<FramePieces | undefined> {
     const result = await raceSignal(this.frames.next(), signal);
-    return result.done ? undefined : result.value.subarray();
+    return result.done ? undefined : result.value;
   }
 }
 
@@ -260,18 +272,31 @@ export async function sendBody(
   }
 }
 
-/** Read body frames until `size` bytes arrived; more than `size`, or an early end, is a BAD_REQUEST. */
-export async function readBody(reader: FrameReader, size: number, signal: AbortSignal): Promise<Uint8Array> {
+/**
+ * Read body frames until `size` bytes arrived; more than `size`, or an early end, is a BAD_REQUEST. Each frame is
+ * copied once, straight into the body, and handed to `onFrame` as it lands (a receiver hashes it there, so the hash
+ * is ready with the last byte).
+ */
+export async function readBody(
+  reader: FrameReader,
+  size: number,
+  signal: AbortSignal,
+  onFrame?: (frame: Uint8Array) => void,
+): Promise<Uint8Array> {
   const body = new Uint8Array(size);
   let received = 0;
   while (received < size) {
-    const frame = await reader.next(signal);
+    const frame = await reader.nextPieces(signal);
     if (frame === undefined)
       throw new ManifestProtocolError("BAD_REQUEST", `the body ended after ${received} of ${size} bytes`);
-    if (received + frame.length > size)
+    if (received + frame.byteLength > size)
       throw new ManifestProtocolError("TOO_LARGE", `more than the ${size} bytes announced`);
-    body.set(frame, received);
-    received += frame.length;
+    const start = received;
+    for (const piece of frame) {
+      body.set(piece, received);
+      received += piece.byteLength;
+    }
+    onFrame?.(body.subarray(start, received));
   }
   return body;
 }

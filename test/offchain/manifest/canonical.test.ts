@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { keccak256 } from "ethers";
-import { keccak256Bytes, ManifestError, parseCanonicalManifest, parseManifest, requirementSpecs } from "../../../offchain/manifest";
+import { keccak256Bytes, keccak256Hasher, ManifestError, parseCanonicalManifest, parseManifest, requirementSpecs } from "../../../offchain/manifest";
 import vectors from "../../../offchain/manifest/test-vectors.json";
 
 const HELLO = vectors.valid[0];
@@ -75,5 +75,21 @@ describe("manifest: the canonical form", function () {
       expect(keccak256Bytes(bytes)).to.equal(keccak256(bytes));
       expect(keccak256Bytes(bytes.subarray(1))).to.equal(keccak256(bytes.subarray(1)));
     }
+  });
+
+  it("hashes bytes that arrive in pieces like the whole (any split, pieces reused after update)", function () {
+    const bytes = new TextEncoder().encode(HELLO.canonical.repeat(50));
+    for (const size of [1, 7, 136, 4096, bytes.length]) {
+      const hasher = keccak256Hasher();
+      const scratch = new Uint8Array(size);
+      for (let offset = 0; offset < bytes.length; offset += size) {
+        const piece = bytes.subarray(offset, offset + size);
+        scratch.set(piece);
+        hasher.update(scratch.subarray(0, piece.length));
+        scratch.fill(0); // the hasher kept nothing
+      }
+      expect(hasher.digest()).to.equal(keccak256(bytes));
+    }
+    expect(keccak256Hasher().digest()).to.equal(keccak256(new Uint8Array(0)));
   });
 });

@@ -138,6 +138,31 @@ describe("p2p: manifest delivery", function () {
       expect(received).to.have.length(0);
     });
 
+    it("hashes canonical bytes frame by frame as they land: one byte changed in the last frame is refused", async function () {
+      const { node: a, received } = await provider("providerA");
+      const tenant = await nodes.start("tenant", { listen: [] });
+      const canonical = new TextEncoder().encode(HELLO_CANONICAL);
+      const header = {
+        type: "push",
+        deploymentId: fx.deploymentId.toString(),
+        version: HELLO_VERSION,
+        size: canonical.length,
+        encoding: "canonical",
+      };
+      const frames = (bytes: Uint8Array) =>
+        Array.from({ length: Math.ceil(bytes.length / 7) }, (_, i) => bytes.subarray(i * 7, i * 7 + 7));
+      const tampered = canonical.slice();
+      tampered[tampered.length - 2] ^= 1; // inside the last frame, before the closing brace
+      const refused = await rawPush(tenant, a, header, frames(tampered));
+      expect(refused).to.include({ status: "REFUSED", code: "VERSION_MISMATCH" });
+      expect(received).to.have.length(0);
+      // The same bytes in many small frames hash as one piece.
+      const answer = await rawPush(tenant, a, header, frames(canonical));
+      expect(answer).to.include({ status: "OK", code: "OK" });
+      expect(received).to.have.length(1);
+      expect(Buffer.from(received[0].bytes).toString("utf8")).to.equal(HELLO_CANONICAL);
+    });
+
     it("still takes YAML from a sender that names no encoding, or yaml (INVALID_MANIFEST stays located)", async function () {
       const { node: a, received } = await provider("providerA");
       const tenant = await nodes.start("tenant", { listen: [] });

@@ -20,7 +20,8 @@ import {
   type ManifestNode,
   type ManifestNodeOptions,
 } from "../../../offchain/p2p";
-import { loadLibp2p } from "../../../offchain/p2p/esm";
+import { importEsm, loadLibp2p } from "../../../offchain/p2p/esm";
+import { readManifestBytes, utf8Text } from "../../../offchain/p2p/payload";
 import { encodeJson, sendFrame } from "../../../offchain/p2p/protocol";
 import { HELLO, HELLO_BYTES, HELLO_VERSION, OTHER_VERSION } from "./helpers";
 
@@ -59,6 +60,14 @@ describe("p2p: transport, limits and store", function () {
     expect(n.address).to.equal(wallet.address);
     expect(addressOfPeer(n.libp2p.peerId)).to.equal(computeAddress(wallet.signingKey.publicKey));
     expect(n.peerId).to.match(/^16Uiu2/); // secp256k1 peer ids
+    // Remembered per key, never mixed up between keys.
+    const { peerIdFromPrivateKey } = await importEsm<typeof import("@libp2p/peer-id")>("@libp2p/peer-id");
+    const others = Array.from({ length: 20 }, () => Wallet.createRandom());
+    for (const other of [...others, ...others]) {
+      const peerId = peerIdFromPrivateKey(await libp2pKeyFromEthereumKey(other.privateKey));
+      if (addressOfPeer(peerId) !== other.address) expect.fail(`wrong address for ${other.address}`);
+    }
+    expect(addressOfPeer(n.libp2p.peerId)).to.equal(wallet.address);
   });
 
   it("refuses, at the handshake, a peer whose key is not an Ethereum key", async function () {
@@ -176,6 +185,22 @@ describe("p2p: transport, limits and store", function () {
         store.put({ deploymentId: 3n, version: OTHER_VERSION, bytes: HELLO_BYTES, manifest, from: "", storedAt: 1 }),
       ).to.throw(/verified/);
     });
+  });
+
+  it("reads a payload's text like a strict UTF-8 decoder, ASCII or not, and refuses bytes that are not UTF-8", function () {
+    const decode = (bytes: Uint8Array) => new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    for (const text of ["", HELLO, '{"env":{"A":"é😀 ü"}}', "\u007f\u0000 ascii edge"]) {
+      const bytes = new TextEncoder().encode(text);
+      expect(utf8Text(bytes)).to.equal(decode(bytes));
+      const offset = new Uint8Array(bytes.length + 3);
+      offset.set(bytes, 3);
+      expect(utf8Text(offset.subarray(3))).to.equal(text);
+    }
+    for (const bad of [[0xff], [0x41, 0xc3], [0xed, 0xa0, 0x80] /* an encoded surrogate */]) {
+      expect(() => utf8Text(Uint8Array.from(bad))).to.throw();
+    }
+    const latin1 = Uint8Array.from([0x7b, 0xe9, 0x7d]); // "{é}" in Latin-1: not UTF-8
+    expect(() => readManifestBytes(latin1, "canonical")).to.throw(/not UTF-8/);
   });
 
   it("reads libp2p entries from a registry endpoint", function () {
