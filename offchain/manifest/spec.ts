@@ -6,13 +6,9 @@ import { keccak256, toUtf8Bytes } from "ethers";
 import { ManifestError, type ManifestIssue } from "./errors";
 import type { NormalisedManifest, ParsedManifest } from "./types";
 
-/** `Resources` of IMarket.sol: each a uint32. */
-export interface Resources {
-  cpuMillis: number;
-  memoryMiB: number;
-  storageMiB: number;
-  bandwidthMbps: number;
-}
+import type { Resources } from "../chain/units";
+
+export type { Resources };
 
 /** `RequirementSpec` of IMarket.sol, ready for ethers (uint32/uint16 as numbers, uint64/uint128 as bigints). */
 export interface RequirementSpec {

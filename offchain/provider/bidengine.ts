@@ -18,6 +18,7 @@ import { Contract, zeroPadValue, toBeHex } from "ethers";
 import type { ContractTransactionReceipt, ContractTransactionResponse, Provider, Signer } from "ethers";
 import { marketAbi } from "../chain/abis";
 import { decodeContractError, decodeRevertData, isTom3Error } from "../chain/errors";
+import type { Tom3ContractError } from "../chain/errors";
 import type { Resources } from "../chain/units";
 import type { Inventory, ReleaseReason } from "./inventory";
 import type { ProviderMetrics } from "./metrics";
@@ -290,16 +291,8 @@ export class BidEngine extends EventEmitter<BidEngineEvents> {
     );
     if (mine.length > 0) return this.adoptBid(bid, BigInt(mine[0].topics[2]), mine[0].transactionHash);
 
-    const [qualifies, reason] = (await this.rpc(() => this.market.checkBid(e.orderId, this.o.self, priced.price, offered))) as [
-      boolean,
-      string,
-    ];
-    if (!qualifies) {
-      const error = decodeRevertData(reason, { contract: "market" });
-      if (isTom3Error(error, "MarketDuplicateBid")) return this.adoptBid(bid, error.args.bidId);
-      this.release(id, "declined");
-      return this.decline(base, error.code, error.message);
-    }
+    const refused = await this.refusalOf(e.orderId, priced.price, offered);
+    if (refused) return this.refuse(base, bid, refused);
 
     let tx: ContractTransactionResponse;
     try {
@@ -316,22 +309,31 @@ export class BidEngine extends EventEmitter<BidEngineEvents> {
         // bid still qualifies the failure was transient and the watcher retries the batch; otherwise the contract
         // names the reason.
         this.log.warn({ orderId: id, err: String(error).slice(0, 500) }, "placeBid failed without a Market reason; checking again");
-        const [still, again] = (await this.rpc(() => this.market.checkBid(e.orderId, this.o.self, priced.price, offered))) as [
-          boolean,
-          string,
-        ];
-        if (still) throw error;
-        refusal = decodeRevertData(again, { contract: "market" });
+        refusal = await this.refusalOf(e.orderId, priced.price, offered);
+        if (!refusal) throw error;
       }
-      if (isTom3Error(refusal, "MarketDuplicateBid")) return this.adoptBid(bid, refusal.args.bidId);
-      this.release(id, "declined");
-      return this.decline(base, refusal.code, refusal.message);
+      return this.refuse(base, bid, refusal);
     }
     const sent: BidDecision = { ...bid, txHash: tx.hash };
     this.record(sent);
     this.o.metrics?.bidsSent.inc();
     this.emit("bidSent", sent);
     this.track(this.confirmBid(sent, tx));
+  }
+
+  /** The contract's reason to refuse this bid (`checkBid`, at `blockTag` or the head), or undefined if it qualifies. */
+  private async refusalOf(orderId: bigint, price: bigint, offered: Resources, blockTag?: number): Promise<Tom3ContractError | undefined> {
+    const [qualifies, reason] = (await this.rpc(() =>
+      this.market.checkBid(orderId, this.o.self, price, offered, blockTag === undefined ? {} : { blockTag }),
+    )) as [boolean, string];
+    return qualifies ? undefined : decodeRevertData(reason, { contract: "market" });
+  }
+
+  /** A refused bid: adopted when the refusal is this provider's earlier bid, else declined and its reservation freed. */
+  private refuse(base: DecisionBase, bid: BidDecision, refusal: Tom3ContractError): Promise<void> | void {
+    if (isTom3Error(refusal, "MarketDuplicateBid")) return this.adoptBid(bid, refusal.args.bidId);
+    this.release(base.orderId, "declined");
+    return this.decline(base, refusal.code, refusal.message);
   }
 
   /**
@@ -396,11 +398,8 @@ export class BidEngine extends EventEmitter<BidEngineEvents> {
     if (receipt.gasUsed >= gasLimit) {
       return { code: "ProviderBidOutOfGas", reason: `the bid transaction ${receipt.hash} ran out of gas (limit ${gasLimit})` };
     }
-    const [qualifies, reason] = (await this.rpc(() =>
-      this.market.checkBid(sent.orderId, this.o.self, BigInt(sent.price), sent.offered, { blockTag: receipt.blockNumber }),
-    )) as [boolean, string];
-    if (!qualifies) {
-      const error = decodeRevertData(reason, { contract: "market" });
+    const error = await this.refusalOf(BigInt(sent.orderId), BigInt(sent.price), sent.offered, receipt.blockNumber);
+    if (error) {
       if (isTom3Error(error, "MarketDuplicateBid")) return { code: error.code, reason: error.message, duplicateOf: error.args.bidId };
       return { code: error.code, reason: error.message };
     }

@@ -15,7 +15,7 @@ import { EventEmitter } from "node:events";
 import { Contract, Interface, zeroPadValue } from "ethers";
 import type { Log, Provider } from "ethers";
 import { marketAbi } from "../chain/abis";
-import type { Resources } from "../chain/units";
+import type { RequirementSpec } from "../manifest/spec";
 import type { ProviderMetrics } from "./metrics";
 import type { ChainCursor, StateStore } from "./state";
 
@@ -36,14 +36,8 @@ export const WATCHED_EVENTS = [
   "PaymentClaimed",
 ] as const;
 
-export interface OrderSpec {
-  resources: Resources;
-  maxPricePerSecond: bigint;
-  duration: bigint;
-  biddingWindow: bigint;
-  minReputation: number;
-  attributes: string[];
-}
+/** An order's requirements as OrderCreated carries them: the Market's `RequirementSpec`. */
+export type OrderSpec = RequirementSpec;
 
 interface EventBase {
   blockNumber: number;
