@@ -6,10 +6,10 @@
  * readable line on stderr and exit code 1 (2 for a usage error). Keys come from the environment or a keystore,
  * never from the command line.
  */
-import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { parseDurationSeconds, parseTokenAmount } from "../chain/units";
 import type { ParsedManifest } from "../manifest";
+import { readManifestFile } from "../manifest/file";
 import type { DeliveryTransport, Tom3Client, Tom3ProgressEvent } from "../sdk";
 import { DELIVERY_TRANSPORTS } from "./delivery";
 import { createClient, defaultDeploymentsDir, defaultRpcUrl, DEFAULT_KEY_ENV } from "./context";
@@ -362,11 +362,13 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
   return program;
 }
 
+/** The manifest file's text: its size is checked before it is read (a `ManifestError` above the limit). */
 function readText(file: string): string {
   try {
-    return readFileSync(file, "utf8");
+    return readManifestFile(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error; // too large, or not UTF-8: a located ManifestError
     throw new CliError(`${file}: ${code === "ENOENT" ? "no such file" : "cannot be read"}`);
   }
 }

@@ -2,7 +2,9 @@
  * The workload manifest: the YAML file a tenant writes, its normal form, its deployment version (the bytes32 on
  * chain) and the orders it makes. See README.md beside this file.
  */
-export { ManifestError, formatIssue, type ManifestIssue } from "./errors";
+export { ManifestError, formatIssue, quote, unusualCharacter, type ManifestIssue } from "./errors";
+export { firstInvalidUtf8, readManifestFile, type ReadManifestFileOptions } from "./file";
+export { aboveLimit, formatLimit, formatSize, MAX_MANIFEST_BYTES, utf8Length } from "./limits";
 export {
   MANIFEST_SCHEMA_ID,
   parseCanonicalManifest,

@@ -9,7 +9,8 @@
 import Ajv, { type ErrorObject } from "ajv";
 import { canonicalJson, isCanonicalTextOf } from "./canonical";
 import { keccak256Bytes } from "./hash";
-import { formatPath, ManifestError, type ManifestIssue, type PathSegment } from "./errors";
+import { formatPath, ManifestError, quote, quoteWithHint, unusualCharacter, type ManifestIssue, type PathSegment } from "./errors";
+import { aboveLimit, formatSize, MAX_MANIFEST_BYTES, TOO_LARGE_ADVICE, utf8Length } from "./limits";
 import schema from "./schema.json";
 import { dataSource, readManifestSource, type Data, type ManifestSource } from "./source";
 import { groupRequirements } from "./spec";
@@ -52,6 +53,11 @@ export function parseManifest(text: string, options: ParseManifestOptions = {}):
   const sourceName = options.source ?? "manifest";
   if (typeof text !== "string") {
     throw new ManifestError([{ path: "", message: "a manifest is YAML text" }], sourceName);
+  }
+  // Size first: a text no provider would take is refused before YAML builds a document many times its size.
+  const bytes = text.length > MAX_MANIFEST_BYTES ? text.length : utf8Length(text);
+  if (bytes > MAX_MANIFEST_BYTES) {
+    throw new ManifestError([{ path: "", message: `${aboveLimit(bytes)}: ${TOO_LARGE_ADVICE}` }], sourceName);
   }
   return fromSource(readManifestSource(text), sourceName);
 }
@@ -105,6 +111,8 @@ export function parseCanonicalManifest(text: string, options: ParseCanonicalMani
 function fromSource(source: ManifestSource, sourceName: string): ParsedManifest {
   const manifest = checkSource(source, sourceName);
   const canonical = canonicalJson(manifest);
+  const bytes = utf8Length(canonical);
+  if (bytes > MAX_MANIFEST_BYTES) throw new ManifestError([canonicalTooLarge(manifest, bytes, source)], sourceName);
   return {
     version: keccak256Bytes(new TextEncoder().encode(canonical)),
     manifest,
@@ -112,6 +120,47 @@ function fromSource(source: ManifestSource, sourceName: string): ParsedManifest 
     source: sourceName,
     locate: (path) => source.locate(parsePath(path)),
   };
+}
+
+/**
+ * The canonical form (what is delivered) is above the limit: located at the value that makes most of it, when one
+ * does (a 5 MiB env value), else at the file.
+ */
+function canonicalTooLarge(manifest: NormalisedManifest, bytes: number, source: ManifestSource): ManifestIssue {
+  const what = "the canonical form (what providers receive)";
+  let largest: { path: PathSegment[]; length: number; at: "key" | "value" } = { path: [], length: 0, at: "value" };
+  const walk = (value: unknown, path: PathSegment[]): void => {
+    if (typeof value === "string") {
+      if (value.length > largest.length) largest = { path, length: value.length, at: "value" };
+    } else if (Array.isArray(value)) {
+      value.forEach((item, index) => walk(item, [...path, index]));
+    } else if (typeof value === "object" && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        if (key.length > largest.length) largest = { path: [...path, key], length: key.length, at: "key" };
+        walk(item, [...path, key]);
+      }
+    }
+  };
+  walk(manifest, []);
+  if (largest.length * 4 < bytes) {
+    return { path: "", line: 1, column: 1, message: `${what} is ${aboveLimit(bytes)}: ${TOO_LARGE_ADVICE}` };
+  }
+  const size = formatSize(utf8Length(readAt(manifest, largest.path, largest.at)));
+  return {
+    path: formatPath(largest.path),
+    ...source.locate(largest.path, largest.at),
+    message:
+      `this ${largest.at} (${size}) makes ${what} ${aboveLimit(bytes).replace(" is above", ", above")}: ` +
+      TOO_LARGE_ADVICE,
+  };
+}
+
+/** The key or the string value at `path` in the normal form. */
+function readAt(manifest: NormalisedManifest, path: PathSegment[], at: "key" | "value"): string {
+  if (at === "key") return String(path[path.length - 1]);
+  let node: unknown = manifest;
+  for (const step of path) node = (node as Record<string | number, unknown>)[step];
+  return String(node);
 }
 
 /** The rules and the normal form, from data read by either reader; throws a `ManifestError` with every problem. */
@@ -254,7 +303,8 @@ function describe(
   const custom = (error.parentSchema as { patternErrorMessage?: string } | undefined)?.patternErrorMessage;
   if (error.propertyName !== undefined) {
     // A key that is not a valid name (propertyNames); Ajv reports the map, the key is what is wrong.
-    return { path: [...path, error.propertyName], message: custom ?? `invalid key: ${error.message}`, at: "key" };
+    const message = custom ?? `invalid key: ${error.message}`;
+    return { path: [...path, error.propertyName], message: `${message}${hintOf(error.propertyName)}`, at: "key" };
   }
   switch (error.keyword) {
     case "propertyNames":
@@ -264,11 +314,12 @@ function describe(
     case "additionalProperties": {
       const key = String(params.additionalProperty);
       const known = Object.keys((error.parentSchema as { properties?: object }).properties ?? {});
-      return { path: [...path, key], message: `unknown key${suggestion(key, known)}`, at: "key" };
+      return { path: [...path, key], message: `unknown key${suggestion(key, known)}${hintOf(key)}`, at: "key" };
     }
     case "uniqueItems": {
       const [first, again] = [Number(params.i), Number(params.j)].sort((a, b) => a - b);
-      return { path: [...path, again], message: `repeats ${JSON.stringify((error.data as Data[])[again])} (already at [${first}])` };
+      const item = (error.data as Data[])[again];
+      return { path: [...path, again], message: `repeats ${typeof item === "string" ? quote(item) : JSON.stringify(item)} (already at [${first}])` };
     }
   }
   if (isUnitField(path) && error.keyword !== "required") return undefined;
@@ -287,11 +338,18 @@ function describe(
       return { path, message };
     }
     case "const": {
-      const hint = typeof error.data === "number" ? ` (write it quoted: version: "1.0")` : "";
+      const hint =
+        typeof error.data === "number"
+          ? ` (write it quoted: version: "1.0")`
+          : typeof error.data === "string"
+            ? ` (not ${quoteWithHint(error.data)})`
+            : "";
       return { path, message: `must be ${JSON.stringify(error.schema)}${hint}` };
     }
-    case "pattern":
-      return { path, message: custom ?? (error.message as string) };
+    case "pattern": {
+      const message = custom ?? (error.message as string);
+      return { path, message: typeof error.data === "string" ? `${message}, not ${quoteWithHint(error.data)}` : message };
+    }
     case "minItems":
     case "minProperties":
     case "minLength":
@@ -303,6 +361,12 @@ function describe(
     default:
       return { path, message: error.message ?? `breaks the schema rule ${error.keyword}` };
   }
+}
+
+/** "; it contains U+200B ZERO WIDTH SPACE, an invisible character" when `value` has a character outside ASCII. */
+function hintOf(value: string): string {
+  const hint = unusualCharacter(value);
+  return hint === undefined ? "" : `; it ${hint}`;
 }
 
 /** " (did you mean `image`?)" when a known key is one or two edits away. */
@@ -509,7 +573,7 @@ class Normaliser {
         const at = [...path, index, "to", i];
         if (target === self) this.issues.add(at, "a service cannot expose a port to itself");
         else if (target !== "global" && !names.has(target)) {
-          this.issues.add(at, `no service named "${target}" (use \`global\` for the internet, or a service of this manifest)`);
+          this.issues.add(at, `no service named ${quote(target)} (use \`global\` for the internet, or a service of this manifest)${hintOf(target)}`);
         }
       });
       if (typeof port === "number" && typeof as === "number") out.push({ port, as, to: [...to].sort() });
@@ -529,9 +593,9 @@ class Normaliser {
     services.forEach((name, index) => {
       const at = [...path, "services", index];
       const earlier = placedIn.get(name);
-      if (!names.has(name)) this.issues.add(at, `no service named "${name}"`);
+      if (!names.has(name)) this.issues.add(at, `no service named ${quote(name)}${hintOf(name)}`);
       else if (earlier !== undefined && earlier !== group) {
-        this.issues.add(at, `"${name}" is already placed in group ${earlier}: a service belongs to exactly one group`);
+        this.issues.add(at, `${quote(name)} is already placed in group ${earlier}: a service belongs to exactly one group`);
       } else placedIn.set(name, group);
     });
     const maxPricePerSecond = this.price(raw, [...path, "maxPricePerSecond"]);

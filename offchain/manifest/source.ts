@@ -7,9 +7,10 @@
  * feature), tags other than the core ones, non-string keys, non-finite numbers and unpaired surrogates are refused,
  * so that every implementation reading a manifest sees the same data.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from "yaml";
-import type { Alias, Document, Node, Scalar } from "yaml";
-import { formatPath, type ManifestIssue, type PathSegment } from "./errors";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Parser, visit } from "yaml";
+import type { Alias, Document, Node, Scalar, YAMLError } from "yaml";
+import { formatPath, quote, type ManifestIssue, type PathSegment } from "./errors";
+import { formatLimit, MAX_MANIFEST_BYTES } from "./limits";
 
 /** JSON data as read from the manifest (before validation). */
 export type Data = null | boolean | number | string | Data[] | { [key: string]: Data };
@@ -71,9 +72,7 @@ export function readManifestSource(text: string): ManifestSource {
     return { line, column: col };
   };
 
-  for (const error of [...doc.errors, ...doc.warnings]) {
-    issues.push({ path: "", ...position(error.pos[0]), message: yamlMessage(error.message) });
-  }
+  issues.push(...syntaxIssues(text, [...doc.errors, ...doc.warnings], doc, position));
 
   const locate = (path: readonly PathSegment[], at: "key" | "value" = "value"): Location => {
     // The field itself, or failing that its nearest ancestor present in the text.
@@ -113,7 +112,7 @@ export function readManifestSource(text: string): ManifestSource {
     source.data = doc.contents ? walker.walk(doc.contents, [], undefined) : null;
   } catch (error) {
     if (!(error instanceof TooLarge)) throw error;
-    issues.push({ path: "", line: 1, column: 1, message: `too many YAML nodes (more than ${MAX_NODES}, aliases expanded)` });
+    issues.push({ path: "", line: 1, column: 1, message: error.message });
     source.fatal = true;
   }
   return source;
@@ -177,6 +176,8 @@ export function dataSource(data: Data): ManifestSource {
 
 class Walker {
   private visited = 0;
+  /** UTF-16 code units of every key and string met, aliases expanded: at most the UTF-8 bytes they serialise to. */
+  private textLength = 0;
   private readonly open = new Set<Node>();
 
   constructor(
@@ -187,7 +188,7 @@ class Walker {
   ) {}
 
   walk(node: Node, path: PathSegment[], key: Node | undefined): Data {
-    if (++this.visited > MAX_NODES) throw new TooLarge();
+    if (++this.visited > MAX_NODES) throw new TooLarge(`too many YAML nodes (more than ${MAX_NODES}, aliases expanded)`);
     if (isAlias(node)) {
       const target = this.aliases.get(node);
       if (!target) {
@@ -222,6 +223,7 @@ class Walker {
             continue;
           }
           const name = keyNode.value;
+          this.count(name);
           if (!name.isWellFormed()) {
             this.report(path, keyNode, "a key contains an unpaired surrogate (invalid Unicode)");
             continue;
@@ -252,6 +254,20 @@ class Walker {
     }
   }
 
+  /**
+   * Text read so far, aliases expanded: a small file whose aliases repeat a long string would otherwise build a
+   * canonical form of gigabytes before its size could be checked.
+   */
+  private count(text: string): void {
+    this.textLength += text.length;
+    if (this.textLength > MAX_MANIFEST_BYTES) {
+      throw new TooLarge(
+        `with its aliases expanded, the manifest holds more than ${formatLimit(MAX_MANIFEST_BYTES)} of text, the ` +
+          "limit a provider accepts: each alias repeats its value in what providers receive, so alias large values less",
+      );
+    }
+  }
+
   private empty(path: PathSegment[], near: Node): Data {
     this.entries.set(pathKey(path), { value: near });
     return null;
@@ -261,6 +277,7 @@ class Walker {
     const value = node.value;
     if (value === null || typeof value === "boolean") return value;
     if (typeof value === "string") {
+      this.count(value);
       if (value.isWellFormed()) return value;
       this.report(path, node, "contains an unpaired surrogate (invalid Unicode)");
       return null;
@@ -285,6 +302,162 @@ class Walker {
     this.report(path, node, "unsupported YAML value");
     return null;
   }
+}
+
+/**
+ * YAML syntax errors as located issues, each where the mistake starts rather than where the parser gave up: an
+ * unclosed quote or bracket at its opening (the parser notices it lines later, or at the end of the file), a
+ * duplicate key with the line of its first occurrence, an indentation error at the line's first character.
+ * At most one issue per position (one mistake often makes the parser report several).
+ */
+function syntaxIssues(
+  text: string,
+  errors: readonly YAMLError[],
+  doc: Document,
+  position: (offset: number) => Location,
+): ManifestIssue[] {
+  let tokens: SyntaxTokens | undefined;
+  const cst = () => (tokens ??= syntaxTokens(text));
+  const out: ManifestIssue[] = [];
+  const seen = new Set<string>();
+  for (const error of errors) {
+    const { offset, message } = locatedSyntaxError(error, text, doc, cst, position);
+    const at = position(offset);
+    if (seen.has(`${at.line}:${at.column}`)) continue;
+    seen.add(`${at.line}:${at.column}`);
+    out.push({ path: "", ...at, message });
+  }
+  return out;
+}
+
+function locatedSyntaxError(
+  error: YAMLError,
+  text: string,
+  doc: Document,
+  cst: () => SyntaxTokens,
+  position: (offset: number) => Location,
+): { offset: number; message: string } {
+  const at = error.pos[0];
+  switch (error.code) {
+    case "MISSING_CHAR": {
+      const quote = /closing (["'])quote/.exec(error.message)?.[1];
+      if (quote === undefined) break;
+      const opening = lastBefore(cst().unclosedQuotes, at, (token) => token.source[0] === quote);
+      if (opening === undefined) break;
+      return { offset: opening.offset, message: `this ${quote}-quoted string is never closed: end it with ${quote}` };
+    }
+    case "BAD_INDENT": {
+      const bracket = /^Flow (sequence|map) in block collection/.exec(error.message)?.[1];
+      if (bracket !== undefined) {
+        const [open, close, what] = bracket === "map" ? ["{", "}", "map"] : ["[", "]", "list"];
+        const opening = lastBefore(cst().unclosedFlows, at, (token) => token.source === open);
+        if (opening !== undefined) {
+          return { offset: opening.offset, message: `this ${open} is never closed: end the ${what} with ${close}` };
+        }
+        break;
+      }
+      if (error.message.startsWith("All mapping items must start at the same column")) {
+        return {
+          offset: firstNonBlank(text, at),
+          message: "this key is not aligned with the keys above it: the keys of one map start at the same column",
+        };
+      }
+      break;
+    }
+    case "TAB_AS_INDENT":
+      return { offset: at, message: "a tab indents this line: YAML indents with spaces only" };
+    case "DUPLICATE_KEY": {
+      const first = firstOccurrence(doc, at);
+      if (first === undefined) break;
+      return {
+        offset: at,
+        message: `duplicate key ${quote(first.key)}: it is already at line ${position(first.offset).line} (a key appears once in a map)`,
+      };
+    }
+    case "MULTILINE_IMPLICIT_KEY":
+    case "BLOCK_AS_IMPLICIT_KEY":
+      return {
+        offset: at,
+        message: `${yamlMessage(error.message)}: is a colon missing after a key here, or is the next line indented deeper than it should be?`,
+      };
+  }
+  return { offset: at, message: yamlMessage(error.message) };
+}
+
+/** Tokens of the concrete syntax tree that a syntax error may stem from. */
+interface SyntaxTokens {
+  /** Quoted scalars with no closing quote, by offset. */
+  unclosedQuotes: { offset: number; source: string }[];
+  /** Flow collections (`[`, `{`) with no closing bracket: their opening bracket's token. */
+  unclosedFlows: { offset: number; source: string }[];
+}
+
+/** Reads the text's tokens again (only when a syntax error needs them: the composed document keeps none). */
+function syntaxTokens(text: string): SyntaxTokens {
+  const found: SyntaxTokens = { unclosedQuotes: [], unclosedFlows: [] };
+  const walk = (token: unknown): void => {
+    if (Array.isArray(token)) {
+      for (const item of token) walk(item);
+      return;
+    }
+    if (typeof token !== "object" || token === null) return;
+    const t = token as { type?: string; offset?: number; source?: string; start?: { offset: number; source: string }; end?: { type: string }[] };
+    if ((t.type === "double-quoted-scalar" || t.type === "single-quoted-scalar") && !isClosedQuote(t.source ?? "")) {
+      found.unclosedQuotes.push({ offset: t.offset ?? 0, source: t.source ?? "" });
+    }
+    if (t.type === "flow-collection" && t.start) {
+      const close = t.start.source === "{" ? "flow-map-end" : "flow-seq-end";
+      if (!(t.end ?? []).some((end) => end.type === close)) found.unclosedFlows.push(t.start);
+    }
+    for (const value of Object.values(token)) if (typeof value === "object") walk(value);
+  };
+  for (const token of new Parser().parse(text)) walk(token);
+  found.unclosedQuotes.sort((a, b) => a.offset - b.offset);
+  found.unclosedFlows.sort((a, b) => a.offset - b.offset);
+  return found;
+}
+
+/** Whether a quoted scalar's source ends with its closing quote (not an escaped quote: `\"` or `''`). */
+function isClosedQuote(source: string): boolean {
+  const quote = source[0];
+  if (source.length < 2 || !source.endsWith(quote)) return false;
+  const inner = source.slice(1, -1);
+  if (quote === "'") return !inner.replace(/''/g, "").includes("'");
+  return /(^|[^\\])(\\\\)*$/.test(inner);
+}
+
+/** The last token that starts at or before `offset` and passes `test`. */
+function lastBefore<T extends { offset: number; source: string }>(tokens: T[], offset: number, test: (token: T) => boolean): T | undefined {
+  let found: T | undefined;
+  for (const token of tokens) {
+    if (token.offset > offset) break;
+    if (test(token)) found = token;
+  }
+  return found;
+}
+
+/** The offset of the first character of `offset`'s line that is not a space or a tab (or `offset` itself). */
+function firstNonBlank(text: string, offset: number): number {
+  const lineStart = text.lastIndexOf("\n", offset - 1) + 1;
+  let i = lineStart;
+  while (i < text.length && (text[i] === " " || text[i] === "\t")) i++;
+  return text[i] === "\n" || i >= text.length ? offset : i;
+}
+
+/** The key at `offset` (a duplicate) and where the same key first appears in its map. */
+function firstOccurrence(doc: Document, offset: number): { key: string; offset: number } | undefined {
+  let found: { key: string; offset: number } | undefined;
+  visit(doc, {
+    Map(_key, map) {
+      const pair = map.items.find((item) => isScalar(item.key) && item.key.range?.[0] === offset);
+      if (!pair || !isScalar(pair.key)) return undefined;
+      const name = pair.key.value;
+      const first = map.items.find((item) => isScalar(item.key) && item.key.value === name);
+      if (first && isScalar(first.key) && first.key.range) found = { key: String(name), offset: first.key.range[0] };
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 /** YAML's own messages, minus advice that fits its API rather than a manifest author. */

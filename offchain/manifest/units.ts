@@ -6,6 +6,7 @@
  * rounded, so one manifest has exactly one meaning. Results are JavaScript integers no larger than
  * `Number.MAX_SAFE_INTEGER` (2^53 - 1: 8 PiB of memory, or 285 million years), far above what an order can carry.
  */
+import { quoteWithHint } from "./errors";
 
 /** A unit value was refused; the message says what was wrong and which forms are accepted. */
 export class UnitError extends Error {
@@ -123,7 +124,7 @@ function asText(value: unknown, forms: string): string {
 }
 
 function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") return quoteWithHint(value);
   if (value === null || value === undefined) return "nothing";
   if (typeof value === "object") return Array.isArray(value) ? "a list" : "a map";
   return String(value);

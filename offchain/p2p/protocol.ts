@@ -8,6 +8,7 @@
  */
 import type { Stream } from "@libp2p/interface";
 import type { ManifestIssue } from "../manifest";
+import { MAX_MANIFEST_BYTES } from "../manifest/limits";
 import type { SessionKeyDelegation } from "./identity";
 import type { Libp2pModules } from "./esm";
 
@@ -105,7 +106,7 @@ export function response(code: ResponseCode, message: string, extra: Partial<Man
 
 /** Limits of one node; every one is configurable through `createManifestNode({ limits })`. */
 export interface ManifestLimits {
-  /** Largest manifest taken or sent, bytes. */
+  /** Largest manifest taken or sent, bytes (default `MAX_MANIFEST_BYTES`, which validation enforces too). */
   maxManifestBytes: number;
   /** Largest header frame, bytes. */
   maxHeaderBytes: number;
@@ -122,7 +123,7 @@ export interface ManifestLimits {
 }
 
 export const DEFAULT_LIMITS: Readonly<ManifestLimits> = Object.freeze({
-  maxManifestBytes: 4 * 1024 * 1024,
+  maxManifestBytes: MAX_MANIFEST_BYTES,
   maxHeaderBytes: 16 * 1024,
   transferTimeoutMs: 10_000,
   maxInboundStreamsPerConnection: 8,

@@ -25,7 +25,8 @@ import {
   MANIFEST_UPLOAD_MAX_TTL_SECONDS,
   recoverManifestUploader,
 } from "../chain/manifest-upload";
-import { DEFAULT_LIMITS, MANIFEST_ENCODINGS, ManifestProtocolError } from "../p2p/protocol";
+import { MAX_MANIFEST_BYTES } from "../manifest/limits";
+import { MANIFEST_ENCODINGS, ManifestProtocolError } from "../p2p/protocol";
 import type { ManifestEncoding } from "../p2p/protocol";
 import type { ManifestNode } from "../p2p";
 import type { BidEngine } from "./bidengine";
@@ -173,7 +174,7 @@ export function createApi(o: ApiOptions): express.Express {
     }),
   );
 
-  const maxManifestBytes = o.node?.limits.maxManifestBytes ?? DEFAULT_LIMITS.maxManifestBytes;
+  const maxManifestBytes = o.node?.limits.maxManifestBytes ?? MAX_MANIFEST_BYTES;
   let chainId: Promise<bigint> | undefined = o.chainId === undefined ? undefined : Promise.resolve(BigInt(o.chainId));
   app.put(
     "/deployments/:id/manifest",
