@@ -9,7 +9,7 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Parser, visit } from "yaml";
 import type { Alias, Document, Node, Scalar, YAMLError } from "yaml";
-import { formatPath, quote, type ManifestIssue, type PathSegment } from "./errors";
+import { formatPath, type ManifestIssue, type PathSegment } from "./errors";
 import { formatLimit, MAX_MANIFEST_BYTES } from "./limits";
 
 /** JSON data as read from the manifest (before validation). */
@@ -60,7 +60,9 @@ export function readManifestSource(text: string): ManifestSource {
     prettyErrors: false,
     intAsBigInt: true, // integers keep every digit (maxPricePerSecond goes up to 2^128 - 1)
     stringKeys: true, // `80:` and `null:` are the keys "80" and "null", as written
-    uniqueKeys: true,
+    // Duplicate keys are found by the walker, in one pass: the library's own check compares each key with every
+    // key before it (a manifest of 80,000 env entries took 70 s to read).
+    uniqueKeys: false,
     merge: false,
     version: "1.2",
     schema: "core",
@@ -72,7 +74,7 @@ export function readManifestSource(text: string): ManifestSource {
     return { line, column: col };
   };
 
-  issues.push(...syntaxIssues(text, [...doc.errors, ...doc.warnings], doc, position));
+  issues.push(...syntaxIssues(text, [...doc.errors, ...doc.warnings], position));
 
   const locate = (path: readonly PathSegment[], at: "key" | "value" = "value"): Location => {
     // The field itself, or failing that its nearest ancestor present in the text.
@@ -105,7 +107,7 @@ export function readManifestSource(text: string): ManifestSource {
   };
   if (source.fatal) return source;
 
-  const walker = new Walker(anchorTargets(doc), entries, source.numbers, (path, node, message) => {
+  const walker = new Walker(anchorTargets(doc), entries, source.numbers, position, (path, node, message) => {
     issues.push({ path: formatPath(path), ...position(node?.range?.[0] ?? 0), message });
   });
   try {
@@ -184,6 +186,7 @@ class Walker {
     private readonly aliases: Map<Alias, Node>,
     private readonly entries: Map<string, Entry>,
     private readonly numbers: PathSegment[][],
+    private readonly position: (offset: number) => Location,
     private readonly report: (path: PathSegment[], node: Node | undefined, message: string) => void,
   ) {}
 
@@ -216,6 +219,7 @@ class Walker {
     try {
       if (isMap(node)) {
         const out: { [key: string]: Data } = {};
+        const keys = new Map<string, Node>();
         for (const pair of node.items) {
           const keyNode = pair.key as Node | null;
           if (!isScalar(keyNode) || typeof keyNode.value !== "string") {
@@ -224,6 +228,13 @@ class Walker {
           }
           const name = keyNode.value;
           this.count(name);
+          const first = keys.get(name);
+          if (first !== undefined) {
+            const line = first.range ? ` at line ${this.position(first.range[0]).line}` : "";
+            this.report([...path, name], keyNode, `duplicate key: it is already${line} (a key appears once in a map)`);
+            continue;
+          }
+          keys.set(name, keyNode);
           if (!name.isWellFormed()) {
             this.report(path, keyNode, "a key contains an unpaired surrogate (invalid Unicode)");
             continue;
@@ -306,14 +317,13 @@ class Walker {
 
 /**
  * YAML syntax errors as located issues, each where the mistake starts rather than where the parser gave up: an
- * unclosed quote or bracket at its opening (the parser notices it lines later, or at the end of the file), a
- * duplicate key with the line of its first occurrence, an indentation error at the line's first character.
+ * unclosed quote or bracket at its opening (the parser notices it lines later, or at the end of the file), an
+ * indentation error at the line's first character. (Duplicate keys are the walker's: see `Walker.walk`.)
  * At most one issue per position (one mistake often makes the parser report several).
  */
 function syntaxIssues(
   text: string,
   errors: readonly YAMLError[],
-  doc: Document,
   position: (offset: number) => Location,
 ): ManifestIssue[] {
   let tokens: SyntaxTokens | undefined;
@@ -321,7 +331,7 @@ function syntaxIssues(
   const out: ManifestIssue[] = [];
   const seen = new Set<string>();
   for (const error of errors) {
-    const { offset, message } = locatedSyntaxError(error, text, doc, cst, position);
+    const { offset, message } = locatedSyntaxError(error, text, cst, position);
     const at = position(offset);
     if (seen.has(`${at.line}:${at.column}`)) continue;
     seen.add(`${at.line}:${at.column}`);
@@ -333,7 +343,6 @@ function syntaxIssues(
 function locatedSyntaxError(
   error: YAMLError,
   text: string,
-  doc: Document,
   cst: () => SyntaxTokens,
   position: (offset: number) => Location,
 ): { offset: number; message: string } {
@@ -366,23 +375,34 @@ function locatedSyntaxError(
     }
     case "TAB_AS_INDENT":
       return { offset: at, message: "a tab indents this line: YAML indents with spaces only" };
-    case "DUPLICATE_KEY": {
-      const first = firstOccurrence(doc, at);
-      if (first === undefined) break;
-      return {
-        offset: at,
-        message: `duplicate key ${quote(first.key)}: it is already at line ${position(first.offset).line} (a key appears once in a map)`,
-      };
-    }
     case "MULTILINE_IMPLICIT_KEY":
-    case "BLOCK_AS_IMPLICIT_KEY":
-      return {
-        offset: at,
-        message: `${yamlMessage(error.message)}: is a colon missing after a key here, or is the next line indented deeper than it should be?`,
-      };
+    case "BLOCK_AS_IMPLICIT_KEY": {
+      // A plain value that runs on to the next line: either that line is indented too deep (it continues the value
+      // above it), or this line's key has no colon (its text and the next line make one long key).
+      const line = lineAt(text, at);
+      const next = nextContentLine(text, line.end);
+      if (next !== undefined && next.indent > line.indent) {
+        return {
+          offset: next.start + next.indent,
+          message: `this line is indented deeper than line ${position(line.start).line}, so YAML reads it as part of the value there: align it with the keys of its map`,
+        };
+      }
+      return { offset: line.start + line.indent, message: NOT_KEY_VALUE };
+    }
+  }
+  if (error.message.startsWith("Implicit map keys need to be followed by map values")) {
+    return { offset: at, message: NOT_KEY_VALUE };
+  }
+  if (error.message.startsWith("Sequence item without - indicator")) {
+    return {
+      offset: firstNonBlank(text, at),
+      message: "this line is not aligned with the list item above it, nor a new item (`- `): align it with that item's keys",
+    };
   }
   return { offset: at, message: yamlMessage(error.message) };
 }
+
+const NOT_KEY_VALUE = "this line is not `key: value` (is the colon missing, or the space after it?)";
 
 /** Tokens of the concrete syntax tree that a syntax error may stem from. */
 interface SyntaxTokens {
@@ -436,28 +456,33 @@ function lastBefore<T extends { offset: number; source: string }>(tokens: T[], o
   return found;
 }
 
+/** The line holding `offset`: where it starts and ends (at its newline), and its indentation in spaces. */
+function lineAt(text: string, offset: number): { start: number; end: number; indent: number } {
+  const start = text.lastIndexOf("\n", offset - 1) + 1;
+  const newline = text.indexOf("\n", offset);
+  const end = newline === -1 ? text.length : newline;
+  let indent = 0;
+  while (text[start + indent] === " ") indent++;
+  return { start, end, indent };
+}
+
+/** The first line after the newline at `end` that holds more than blanks or a comment. */
+function nextContentLine(text: string, end: number): { start: number; end: number; indent: number } | undefined {
+  for (let start = end + 1; start < text.length; ) {
+    const line = lineAt(text, start);
+    const rest = text.slice(start + line.indent, line.end).trim();
+    if (rest !== "" && !rest.startsWith("#")) return line;
+    start = line.end + 1;
+  }
+  return undefined;
+}
+
 /** The offset of the first character of `offset`'s line that is not a space or a tab (or `offset` itself). */
 function firstNonBlank(text: string, offset: number): number {
   const lineStart = text.lastIndexOf("\n", offset - 1) + 1;
   let i = lineStart;
   while (i < text.length && (text[i] === " " || text[i] === "\t")) i++;
   return text[i] === "\n" || i >= text.length ? offset : i;
-}
-
-/** The key at `offset` (a duplicate) and where the same key first appears in its map. */
-function firstOccurrence(doc: Document, offset: number): { key: string; offset: number } | undefined {
-  let found: { key: string; offset: number } | undefined;
-  visit(doc, {
-    Map(_key, map) {
-      const pair = map.items.find((item) => isScalar(item.key) && item.key.range?.[0] === offset);
-      if (!pair || !isScalar(pair.key)) return undefined;
-      const name = pair.key.value;
-      const first = map.items.find((item) => isScalar(item.key) && item.key.value === name);
-      if (first && isScalar(first.key) && first.key.range) found = { key: String(name), offset: first.key.range[0] };
-      return visit.BREAK;
-    },
-  });
-  return found;
 }
 
 /** YAML's own messages, minus advice that fits its API rather than a manifest author. */

@@ -52,7 +52,7 @@ interface Case {
 const cases: Case[] = [
   // YAML itself
   { rule: "YAML syntax", text: edit(["services: [web, api]", "services: [web, api"]), path: "", line: 20, message: "this [ is never closed: end the list with ]" },
-  { rule: "unique keys", text: edit(["duration: 1h\n", "duration: 1h\nduration: 2h\n"]), path: "", line: 22, message: 'duplicate key "duration": it is already at line 21' },
+  { rule: "unique keys", text: edit(["duration: 1h\n", "duration: 1h\nduration: 2h\n"]), path: "duration", line: 22, message: "duplicate key: it is already at line 21" },
   { rule: "a single document", text: `${BASE}---\nversion: "1.0"\n`, path: "", line: 23, message: "single YAML document" },
   { rule: "no tabs as indentation", text: edit(["  api:\n    image", "  api:\n\timage"]), path: "", line: 11 },
   { rule: "core tags only", text: edit(["image: tom3/api:local", "image: !!binary dG9tMw=="]), path: "services.api.image", line: 11, message: "unsupported YAML tag" },

@@ -93,7 +93,22 @@ const cases: Case[] = [
   {
     mistake: "a key indented deeper than the line above it",
     text: edit("    image: tom3/hello:local\n    env:", "    image: tom3/hello:local\n      env:"),
-    first: "hello.yaml:4:12: Nested mappings are not allowed in compact mappings: is a colon missing after a key here, or is the next line indented deeper than it should be?",
+    first: "hello.yaml:5:7: this line is indented deeper than line 4, so YAML reads it as part of the value there: align it with the keys of its map",
+  },
+  {
+    mistake: "a key without its colon",
+    text: edit("    image: tom3/hello:local", "    image tom3/hello:local"),
+    first: "hello.yaml:4:5: this line is not `key: value` (is the colon missing, or the space after it?)",
+  },
+  {
+    mistake: "a key without its colon on the last line",
+    text: edit("biddingWindow: 30s", "biddingWindow 30s"),
+    first: "hello.yaml:17:1: this line is not `key: value` (is the colon missing, or the space after it?)",
+  },
+  {
+    mistake: "a list item's key indented less than the item's first key",
+    text: edit("        to: [global]", "       to: [global]"),
+    first: "hello.yaml:10:8: this line is not aligned with the list item above it, nor a new item (`- `): align it with that item's keys",
   },
   {
     mistake: "a tab as indentation",
@@ -103,18 +118,19 @@ const cases: Case[] = [
   {
     mistake: "a duplicate key",
     text: edit("      API_URL: http://api:9000", "      API_URL: http://api:9000\n      GREETING: hi"),
-    first: 'hello.yaml:8:7: duplicate key "GREETING": it is already at line 6 (a key appears once in a map)',
+    first: "hello.yaml:8:7: services.web.env.GREETING: duplicate key: it is already at line 6 (a key appears once in a map)",
   },
   {
     mistake: "a duplicate top-level key, far from the first",
     text: `${HELLO}duration: 2h\n`,
-    first: 'hello.yaml:18:1: duplicate key "duration": it is already at line 16 (a key appears once in a map)',
+    first: "hello.yaml:18:1: duration: duplicate key: it is already at line 16 (a key appears once in a map)",
   },
 ];
 
 describe("manifest: YAML syntax errors, located where they start", function () {
   for (const { mistake, text, first } of cases) {
     it(`${mistake}: ${first.split(": ")[0]}`, function () {
+      // The first line printed: the mistake (others may follow from the same mistake, or from the data around it).
       const lines = refusal(text, "hello.yaml").format().split("\n");
       expect(lines[0]).to.equal(first);
     });
