@@ -4,7 +4,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { ManifestError } from "./errors";
-import { aboveLimit, formatLimit, formatSize, MAX_MANIFEST_BYTES, TOO_LARGE_ADVICE } from "./limits";
+import { aboveLimit, formatLimit, formatSize, MAX_MANIFEST_BYTES, overLimit, TOO_LARGE_ADVICE } from "./limits";
 
 export interface ReadManifestFileOptions {
   /** Largest file read, bytes (default `MAX_MANIFEST_BYTES`, the limit a provider accepts). */
@@ -31,7 +31,7 @@ export function readManifestFile(path: string, options: ReadManifestFileOptions 
     // One line that makes most of the file (a value pasted in) is worth pointing at: found in a bounded scan.
     const longest = regular && size <= MAX_SCANNED_BYTES ? longestLine(fd) : undefined;
     if (longest && longest.bytes * 2 >= size) {
-      const message = `the file is ${aboveLimit(size, maxBytes).replace(" is above", ", above")}, and this line alone is ${formatSize(longest.bytes)}: ${TOO_LARGE_ADVICE}`;
+      const message = `the file is ${overLimit(size, maxBytes)}, and this line alone is ${formatSize(longest.bytes)}: ${TOO_LARGE_ADVICE}`;
       return new ManifestError([{ path: "", line: longest.line, column: 1, message }], source);
     }
     const message = regular

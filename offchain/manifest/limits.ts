@@ -11,6 +11,13 @@
  */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The longest string a process can be started with, bytes: Linux's MAX_ARG_STRLEN (32 pages), counting the
+ * terminating NUL, for each argument and each `NAME=value` of the environment. Longer, and the container fails to
+ * start with "argument list too long", after the workload was delivered.
+ */
+export const MAX_EXEC_STRING_BYTES = 128 * 1024;
+
 /** The next step after a size refusal. */
 export const TOO_LARGE_ADVICE =
   "keep large data out of the manifest (put it in the image, or have the service fetch it when it starts)";
@@ -52,8 +59,13 @@ export function formatSize(bytes: number): string {
  * "50.0 MiB is above the 4 MiB limit a provider accepts": the size in bytes when rounding would make it read as
  * the limit itself (4,194,305 bytes, not "4.0 MiB").
  */
-export function aboveLimit(bytes: number, limit = MAX_MANIFEST_BYTES): string {
+export function aboveLimit(bytes: number, limit = MAX_MANIFEST_BYTES, whose = "a provider accepts"): string {
+  return overLimit(bytes, limit, whose).replace(", above", " is above");
+}
+
+/** "50.0 MiB, above the 4 MiB limit a provider accepts": `aboveLimit` for the middle of a sentence. */
+export function overLimit(bytes: number, limit = MAX_MANIFEST_BYTES, whose = "a provider accepts"): string {
   const rounded = formatSize(bytes);
   const shown = rounded === formatSize(limit) || rounded === formatLimit(limit) ? `${bytes.toLocaleString("en-US")} bytes` : rounded;
-  return `${shown} is above the ${formatLimit(limit)} limit a provider accepts`;
+  return `${shown}, above the ${formatLimit(limit)} limit ${whose}`;
 }

@@ -10,7 +10,14 @@ import Ajv, { type ErrorObject } from "ajv";
 import { canonicalJson, isCanonicalTextOf } from "./canonical";
 import { keccak256Bytes } from "./hash";
 import { formatPath, ManifestError, quote, quoteWithHint, unusualCharacter, type ManifestIssue, type PathSegment } from "./errors";
-import { aboveLimit, formatSize, MAX_MANIFEST_BYTES, TOO_LARGE_ADVICE, utf8Length } from "./limits";
+import {
+  aboveLimit,
+  MAX_EXEC_STRING_BYTES,
+  MAX_MANIFEST_BYTES,
+  overLimit,
+  TOO_LARGE_ADVICE,
+  utf8Length,
+} from "./limits";
 import schema from "./schema.json";
 import { dataSource, readManifestSource, type Data, type ManifestSource } from "./source";
 import { groupRequirements } from "./spec";
@@ -112,7 +119,12 @@ function fromSource(source: ManifestSource, sourceName: string): ParsedManifest 
   const manifest = checkSource(source, sourceName);
   const canonical = canonicalJson(manifest);
   const bytes = utf8Length(canonical);
-  if (bytes > MAX_MANIFEST_BYTES) throw new ManifestError([canonicalTooLarge(manifest, bytes, source)], sourceName);
+  if (bytes > MAX_MANIFEST_BYTES) {
+    // No one value can make it (each is bounded: 128 KiB for env and args, 255 characters elsewhere), so the issue
+    // is the file's as a whole.
+    const message = `the canonical form (what providers receive) is ${overLimit(bytes)}: ${TOO_LARGE_ADVICE}`;
+    throw new ManifestError([{ path: "", line: 1, column: 1, message }], sourceName);
+  }
   return {
     version: keccak256Bytes(new TextEncoder().encode(canonical)),
     manifest,
@@ -120,47 +132,6 @@ function fromSource(source: ManifestSource, sourceName: string): ParsedManifest 
     source: sourceName,
     locate: (path) => source.locate(parsePath(path)),
   };
-}
-
-/**
- * The canonical form (what is delivered) is above the limit: located at the value that makes most of it, when one
- * does (a 5 MiB env value), else at the file.
- */
-function canonicalTooLarge(manifest: NormalisedManifest, bytes: number, source: ManifestSource): ManifestIssue {
-  const what = "the canonical form (what providers receive)";
-  let largest: { path: PathSegment[]; length: number; at: "key" | "value" } = { path: [], length: 0, at: "value" };
-  const walk = (value: unknown, path: PathSegment[]): void => {
-    if (typeof value === "string") {
-      if (value.length > largest.length) largest = { path, length: value.length, at: "value" };
-    } else if (Array.isArray(value)) {
-      value.forEach((item, index) => walk(item, [...path, index]));
-    } else if (typeof value === "object" && value !== null) {
-      for (const [key, item] of Object.entries(value)) {
-        if (key.length > largest.length) largest = { path: [...path, key], length: key.length, at: "key" };
-        walk(item, [...path, key]);
-      }
-    }
-  };
-  walk(manifest, []);
-  if (largest.length * 4 < bytes) {
-    return { path: "", line: 1, column: 1, message: `${what} is ${aboveLimit(bytes)}: ${TOO_LARGE_ADVICE}` };
-  }
-  const size = formatSize(utf8Length(readAt(manifest, largest.path, largest.at)));
-  return {
-    path: formatPath(largest.path),
-    ...source.locate(largest.path, largest.at),
-    message:
-      `this ${largest.at} (${size}) makes ${what} ${aboveLimit(bytes).replace(" is above", ", above")}: ` +
-      TOO_LARGE_ADVICE,
-  };
-}
-
-/** The key or the string value at `path` in the normal form. */
-function readAt(manifest: NormalisedManifest, path: PathSegment[], at: "key" | "value"): string {
-  if (at === "key") return String(path[path.length - 1]);
-  let node: unknown = manifest;
-  for (const step of path) node = (node as Record<string | number, unknown>)[step];
-  return String(node);
 }
 
 /** The rules and the normal form, from data read by either reader; throws a `ManifestError` with every problem. */
@@ -505,6 +476,7 @@ class Normaliser {
     const count = field(raw, "count") ?? 1;
     const command = strings(field(raw, "command"));
     const args = strings(field(raw, "args"));
+    this.execLimits(path, env, command, args);
     if (
       typeof raw.image !== "string" ||
       typeof count !== "number" ||
@@ -525,6 +497,28 @@ class Normaliser {
       resources: { cpuMillis, memoryBytes, storageBytes, bandwidthBps },
       count,
     };
+  }
+
+  /**
+   * What the kernel takes when the container starts: no NUL in any string, and each `NAME=value` and each argument
+   * within MAX_ARG_STRLEN (see limits.ts). A manifest breaking these would be delivered and then never start.
+   */
+  private execLimits(path: PathSegment[], env: Record_, command: string[] | undefined, args: string[] | undefined): void {
+    const check = (at: PathSegment[], text: string, bytes: number, what: string): void => {
+      if (text.includes("\u0000")) {
+        this.issues.add(at, `contains U+0000 (NUL), which a process's ${what === "argument" ? "arguments" : "environment"} cannot hold: remove it`);
+      } else if (bytes > MAX_EXEC_STRING_BYTES) {
+        const above = aboveLimit(bytes, MAX_EXEC_STRING_BYTES, `Linux starts a process with (per ${what})`);
+        this.issues.add(at, `with its NUL, ${above}, so the container would never start: ${TOO_LARGE_ADVICE}`);
+      }
+    };
+    for (const [name, value] of Object.entries(env)) {
+      if (typeof value !== "string") continue;
+      check([...path, "env", name], value, utf8Length(name) + 1 + utf8Length(value) + 1, "NAME=value");
+    }
+    for (const [key, list] of [["command", command], ["args", args]] as const) {
+      list?.forEach((item, index) => check([...path, key, index], item, utf8Length(item) + 1, "argument"));
+    }
   }
 
   /** A unit field read as written (the exact text of a number), or undefined after reporting why not. */

@@ -30,6 +30,17 @@ biddingWindow: 30s
 `;
 }
 
+/** A manifest of ten services, `values` spread over their env (four each), in single-quoted scalars. */
+function services(values: string[]): string {
+  const names = Array.from({ length: 10 }, (_, i) => `s${i}`);
+  const blocks = names.map((name, i) => {
+    const env = values.slice(i * 4, i * 4 + 4).map((value, k) => `      V${k}: '${value.replace(/'/g, "''")}'\n`);
+    return `  ${name}:\n    image: tom3/hello:local\n    env:${env.length ? `\n${env.join("")}` : " {}\n"}` +
+      "    resources: { cpu: 0.1, memory: 16Mi, storage: 16Mi, bandwidth: 1Mbps }\n";
+  });
+  return `version: "1.0"\nservices:\n${blocks.join("")}placement:\n  all: { maxPricePerSecond: 120, services: [${names.join(", ")}] }\nduration: 1h\nbiddingWindow: 30s\n`;
+}
+
 describe("manifest: size limits shared with delivery", function () {
   let dir: string;
 
@@ -48,28 +59,29 @@ describe("manifest: size limits shared with delivery", function () {
 
   describe("parseManifest", function () {
     it("accepts a manifest whose canonical form is exactly the limit, and a receiver takes its bytes", function () {
-      const empty = parseManifest(withEnv("")).canonical.length;
-      const parsed = parseManifest(withEnv("x".repeat(MAX_MANIFEST_BYTES - empty)));
+      // Ten services of four values each: no value or service above what a container can start with.
+      const empty = parseManifest(services(Array.from({ length: 40 }, () => ""))).canonical.length;
+      const each = Math.floor((MAX_MANIFEST_BYTES - empty) / 40);
+      const lengths = Array.from({ length: 40 }, (_, i) => each + (i === 0 ? (MAX_MANIFEST_BYTES - empty) % 40 : 0));
+      const text = services(lengths.map((length) => "x".repeat(length)));
+      expect(text.length).to.be.below(MAX_MANIFEST_BYTES);
+      const parsed = parseManifest(text);
       const bytes = new TextEncoder().encode(parsed.canonical);
       expect(bytes.length).to.equal(MAX_MANIFEST_BYTES);
       expect(readManifestBytes(bytes, "canonical", { expected: parsed.version }).version).to.equal(parsed.version);
-    });
 
-    it("refuses one byte more, at the value that makes it too large, with the sizes and the next step", function () {
-      const empty = parseManifest(withEnv("")).canonical.length;
-      const error = refusal(withEnv("x".repeat(MAX_MANIFEST_BYTES - empty + 1)), "big.yaml");
-      expect(error.format()).to.equal(
-        "big.yaml:6:13: services.web.env.BLOB: this value (4.0 MiB) makes the canonical form (what providers receive) " +
-          `4,194,305 bytes, above the 4 MiB limit a provider accepts: ${ADVICE}`,
+      lengths[0] += 1;
+      expect(refusal(services(lengths.map((length) => "x".repeat(length))), "big.yaml").format()).to.equal(
+        `big.yaml:1:1: the canonical form (what providers receive) is 4,194,305 bytes, above the 4 MiB limit a provider accepts: ${ADVICE}`,
       );
     });
 
     it("refuses a canonical form that outgrows its YAML (escapes): the canonical bytes are what travel", function () {
-      // 3 MiB of `"` in YAML is 6 MiB in JSON (each is written \"): the text is under the limit, the delivery is not.
-      const text = withEnv('"'.repeat(3 * MIB));
+      // 2.4 MiB of `"` in YAML is 4.8 MiB in JSON (each is written \"): the text is under the limit, the delivery is not.
+      const text = services(Array.from({ length: 40 }, () => '"'.repeat(60 * 1024)));
       expect(text.length).to.be.below(MAX_MANIFEST_BYTES);
-      expect(refusal(text, "quotes.yaml").format()).to.match(
-        /^quotes\.yaml:6:13: services\.web\.env\.BLOB: this value \(3\.0 MiB\) makes the canonical form \(what providers receive\) 6\.0 MiB, above the 4 MiB limit/,
+      expect(refusal(text, "quotes.yaml").format()).to.equal(
+        `quotes.yaml:1:1: the canonical form (what providers receive) is 4.7 MiB, above the 4 MiB limit a provider accepts: ${ADVICE}`,
       );
     });
 
@@ -157,3 +169,40 @@ describe("manifest: size limits shared with delivery", function () {
     });
   });
 });
+
+describe("manifest: what a container can be started with", function () {
+  /** A manifest whose service `web` has `env` and `args` (YAML flow style, JSON-quoted values). */
+  function service(env: Record<string, string>, args: string[] = []): string {
+    return `version: "1.0"
+services:
+  web:
+    image: tom3/hello:local
+    env: ${JSON.stringify(env)}
+    args: ${JSON.stringify(args)}
+    resources: { cpu: 0.5, memory: 128Mi, storage: 256Mi, bandwidth: 10Mbps }
+placement:
+  eu: { maxPricePerSecond: 120, services: [web] }
+duration: 1h
+biddingWindow: 30s
+`;
+  }
+
+  it("takes a variable of exactly 128 KiB with its NUL (NAME=value), and refuses one byte more", function () {
+    const fits = "x".repeat(128 * 1024 - "BLOB=".length - 1);
+    expect(parseManifest(service({ BLOB: fits })).manifest.services.web.env.BLOB).to.equal(fits);
+    expect(refusal(service({ BLOB: `${fits}x` }), "m.yaml").format()).to.equal(
+      "m.yaml:5:18: services.web.env.BLOB: with its NUL, 131,073 bytes is above the 128 KiB limit Linux starts a process " +
+        `with (per NAME=value), so the container would never start: ${ADVICE}`,
+    );
+  });
+
+  it("refuses an argument above 128 KiB, and a NUL in a variable or an argument", function () {
+    const printed = refusal(service({ A: "a\u0000b" }, ["a\u0000", "y".repeat(200 * 1024)]), "m.yaml").format().split("\n");
+    expect(printed).to.deep.equal([
+      "m.yaml:5:15: services.web.env.A: contains U+0000 (NUL), which a process's environment cannot hold: remove it",
+      "m.yaml:6:12: services.web.args[0]: contains U+0000 (NUL), which a process's arguments cannot hold: remove it",
+      `m.yaml:6:22: services.web.args[1]: with its NUL, 200.0 KiB is above the 128 KiB limit Linux starts a process with (per argument), so the container would never start: ${ADVICE}`,
+    ]);
+  });
+});
+
