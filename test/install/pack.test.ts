@@ -114,6 +114,18 @@ describe("install: the packed tarball installs and runs without the repository",
     expect(result.stderr).to.not.match(STACK_LINE);
   });
 
+  it("loads every layer (chain, manifest, p2p, SDK, provider daemon, CLI) with the installed dependencies alone", async function () {
+    // A runtime import left in devDependencies fails here, also for the parts --help does not reach.
+    const layers = ["chain", "manifest", "p2p", "sdk", "provider", "cli/main"];
+    const script = layers
+      .map((layer) => `require(${JSON.stringify(join(pkg, "dist", "offchain", layer))});`)
+      .concat(`console.log("loaded");`)
+      .join(" ");
+    const result = await run(NODE, ["-e", script], work);
+    expectOk("require every layer", result);
+    expect(result.stdout).to.equal("loaded\n");
+  });
+
   it("loads the ESM-only libp2p stack from the compiled code, wherever the user runs it", async function () {
     // `work` has no node_modules: the packages must resolve from the installed dist/offchain/p2p/esm.js.
     const esm = join(pkg, "dist", "offchain", "p2p", "esm.js");
