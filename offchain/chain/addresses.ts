@@ -2,7 +2,7 @@
  * Deployment files (Node only): `deployments/<chainId>.json`, one per chain, read by every off-chain part and
  * written by the deployment module. The record's shape and validation live in `deployment.ts`.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "./atomic-write";
 import { DeploymentFileError, parseDeployment } from "./deployment";
@@ -10,8 +10,14 @@ import type { Tom3Deployment } from "./deployment";
 
 export * from "./deployment";
 
-/** `<repo>/deployments`. */
-export const DEFAULT_DEPLOYMENTS_DIR = resolve(__dirname, "..", "..", "deployments");
+/**
+ * Run from the sources of a checkout (hardhat.config.ts two levels up): `<repo>/deployments`, where `npm run
+ * deploy` writes. Run from the compiled code of an installed package (dist/offchain/chain/): `deployments/` in
+ * the working directory, since the package's own folder is no place for records.
+ */
+export const DEFAULT_DEPLOYMENTS_DIR = existsSync(resolve(__dirname, "..", "..", "hardhat.config.ts"))
+  ? resolve(__dirname, "..", "..", "deployments")
+  : resolve("deployments");
 
 /** The file of a chain's deployment. */
 export function deploymentFile(chainId: number | bigint, dir: string = DEFAULT_DEPLOYMENTS_DIR): string {

@@ -4,6 +4,10 @@
  * `require()` and fail. A real dynamic `import()` works from CommonJS, but TypeScript rewrites `import()` into
  * `require()` under `module: commonjs`, so the call is hidden from it inside a `Function`. Types come from
  * `import type`, which is erased.
+ *
+ * The same holds for the compiled package (`npm run build`, dist/offchain/p2p/esm.js): tsc leaves the string
+ * alone, and Node resolves the specifier from the file that created the function (this one), not from the working
+ * directory, so an installed `tom3` finds libp2p in its own node_modules wherever it runs (test/install/).
  */
 export const importEsm = new Function("specifier", "return import(specifier)") as <T>(specifier: string) => Promise<T>;
 
