@@ -39,12 +39,22 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
  * would add a stack trace on a shell without DISPLAY); loaded as a library (tests, the demo) it is thrown.
  */
 function configProblem(message: string): never {
-  const cli = /(^|[\\/])hardhat([\\/]internal[\\/]cli[\\/](cli|bootstrap)\.js)?$/.test(process.argv[1] ?? "");
-  if (cli) {
+  if (isHardhatCommand()) {
     console.error(`error: ${message}`);
     process.exit(1);
   }
   throw new HardhatPluginError("tom3", message);
+}
+
+/** Whether this process is the `hardhat` command (not a script or test loading Hardhat as a library). */
+function isHardhatCommand(): boolean {
+  return /(^|[\\/])hardhat([\\/]internal[\\/]cli[\\/](cli|bootstrap)\.js)?$/.test(process.argv[1] ?? "");
+}
+
+/** The network the `hardhat` command was asked for (`--network <name>` or HARDHAT_NETWORK). */
+function requestedNetwork(): string | undefined {
+  const at = process.argv.indexOf("--network");
+  return at === -1 ? process.env.HARDHAT_NETWORK : process.argv[at + 1];
 }
 
 try {
@@ -140,7 +150,13 @@ function localNetwork(): NetworkUserConfig {
  */
 function remoteNetwork(): Record<string, NetworkUserConfig> {
   const url = process.env.TOM3_RPC_URL;
-  if (!url) return {};
+  if (!url) {
+    // Hardhat would answer "HH100: Network remote doesn't exist" (with a stack trace on a shell without DISPLAY).
+    if (isHardhatCommand() && requestedNetwork() === "remote") {
+      configProblem("--network remote needs TOM3_RPC_URL (the chain's JSON-RPC URL), in the environment or .env (see .env.example)");
+    }
+    return {};
+  }
   const chainIdText = process.env.TOM3_CHAIN_ID;
   if (chainIdText && !/^\d+$/.test(chainIdText.trim())) configProblem(`TOM3_CHAIN_ID: "${chainIdText}" is not a chain id`);
   return {
