@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { task } from "hardhat/config";
 import { HardhatPluginError } from "hardhat/plugins";
 import { HardhatError } from "hardhat/internal/core/errors";
-import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment } from "hardhat/types";
+import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment, TaskDefinition } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { Interface, getAddress, isAddress } from "ethers";
 import type { ContractTransactionResponse, Result, TransactionReceipt } from "ethers";
@@ -59,29 +59,45 @@ export function tom3Task<A extends object>(
   params: (definition: ConfigurableTaskDefinition) => ConfigurableTaskDefinition,
   action: (args: A & CommonArgs, ctx: Tom3Context) => Promise<Report>,
 ): void {
-  params(task(name, description))
+  const definition = params(task(name, description))
     .addOptionalParam("from", "Account to act as: an index into the network's accounts (default 0) or an address")
-    .addFlag("json", "Print the result as JSON")
-    .setAction(async (args: A & CommonArgs, hre) => {
-      try {
-        const ctx = await createContext(hre, args.from);
-        const report = await action(args, ctx);
-        const json = toJson(report) as Record<string, unknown>;
-        console.log(args.json ? JSON.stringify(json, null, 2) : formatReport(report));
-        return json;
-      } catch (error) {
-        const taskError = asTaskError(error, hre);
-        if (args.json) console.log(JSON.stringify({ error: errorJson(taskError) }, null, 2));
-        if (!isCommandLineTask(name) || !isExpected(taskError)) throw taskError;
-        // Run from the command line: one line on stderr and exit code 1. Thrown, Hardhat would print a stack trace
-        // on any Linux shell without DISPLAY (it takes that for CI); here the stack only comes when asked for.
-        console.error(`error: ${taskError.message}`);
-        const { verbose, showStackTraces } = hre.hardhatArguments;
-        if (verbose || showStackTraces) console.error(taskError);
-        process.exitCode = 1;
-        return { error: errorJson(taskError) };
-      }
-    });
+    .addFlag("json", "Print the result as JSON");
+  checkRequiredFlags(name, definition as TaskDefinition);
+  definition.setAction(async (args: A & CommonArgs, hre) => {
+    try {
+      const ctx = await createContext(hre, args.from);
+      const report = await action(args, ctx);
+      const json = toJson(report) as Record<string, unknown>;
+      console.log(args.json ? JSON.stringify(json, null, 2) : formatReport(report));
+      return json;
+    } catch (error) {
+      const taskError = asTaskError(error, hre);
+      if (args.json) console.log(JSON.stringify({ error: errorJson(taskError) }, null, 2));
+      if (!isCommandLineTask(name) || !isExpected(taskError)) throw taskError;
+      // Run from the command line: one line on stderr and exit code 1. Thrown, Hardhat would print a stack trace
+      // on any Linux shell without DISPLAY (it takes that for CI); here the stack only comes when asked for.
+      console.error(`error: ${taskError.message}`);
+      const { verbose, showStackTraces } = hre.hardhatArguments;
+      if (verbose || showStackTraces) console.error(taskError);
+      process.exitCode = 1;
+      return { error: errorJson(taskError) };
+    }
+  });
+}
+
+/**
+ * Run from the command line without a required flag, Hardhat would print HH306 with a stack trace on a shell without
+ * DISPLAY. Checked here, as the tasks load, so the user gets one line naming every missing flag.
+ */
+function checkRequiredFlags(name: string, definition: TaskDefinition): void {
+  if (!isCommandLineTask(name) || process.argv.includes("--help") || process.argv.includes("help")) return;
+  const missing = Object.values(definition.paramDefinitions)
+    .filter((param) => !param.isOptional && !param.isFlag)
+    .map((param) => `--${param.name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)
+    .filter((flag) => !process.argv.includes(flag));
+  if (missing.length === 0) return;
+  console.error(`error: ${name} needs ${missing.join(", ")}; \`npx hardhat help ${name}\` describes its flags`);
+  process.exit(1);
 }
 
 /** Whether this process is the `hardhat` command running task `name` itself (not `hardhat test` calling it). */

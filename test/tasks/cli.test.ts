@@ -104,6 +104,15 @@ describe("tasks from the command line", function () {
     });
   });
 
+  it("a missing flag is one line naming every missing flag, without a stack trace", async function () {
+    const run = await hardhat(["tom3:order:create", "--deployment", "1", "--cpu", "1", "--network", "localhost"], local());
+    expect(run.code).to.equal(1);
+    expect(errorLines(run)).to.deep.equal([
+      "error: tom3:order:create needs --memory, --storage, --bandwidth, --max-price, --duration; " +
+        "`npx hardhat help tom3:order:create` describes its flags",
+    ]);
+  });
+
   describe("--from on a configured network", function () {
     it("remote: the deployer is account 0, then the TOM3_KEYS accounts; an index past them names the variable", async function () {
       const [deployer, , , , , five, six] = chain.accounts;
