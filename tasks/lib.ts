@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { task } from "hardhat/config";
 import { HardhatPluginError } from "hardhat/plugins";
 import { HardhatError } from "hardhat/internal/core/errors";
+import { HARDHAT_PARAM_DEFINITIONS } from "hardhat/internal/core/params/hardhat-params";
 import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment, TaskDefinition } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { Interface, getAddress, isAddress } from "ethers";
@@ -91,13 +92,25 @@ export function tom3Task<A extends object>(
  */
 function checkRequiredFlags(name: string, definition: TaskDefinition): void {
   if (!isCommandLineTask(name) || process.argv.includes("--help") || process.argv.includes("help")) return;
-  const missing = Object.values(definition.paramDefinitions)
+  const params = Object.values(definition.paramDefinitions);
+  const known = new Set([...params, ...Object.values(HARDHAT_PARAM_DEFINITIONS)].map((param) => flagOf(param.name)));
+  const unknown = process.argv.slice(2).filter((arg) => arg.startsWith("--") && !known.has(arg));
+  const missing = params
     .filter((param) => !param.isOptional && !param.isFlag)
-    .map((param) => `--${param.name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)
+    .map((param) => flagOf(param.name))
     .filter((flag) => !process.argv.includes(flag));
-  if (missing.length === 0) return;
-  console.error(`error: ${name} needs ${missing.join(", ")}; \`npx hardhat help ${name}\` describes its flags`);
+  const problems = [
+    ...(unknown.length > 0 ? [`does not take ${unknown.join(", ")}`] : []),
+    ...(missing.length > 0 ? [`needs ${missing.join(", ")}`] : []),
+  ];
+  if (problems.length === 0) return;
+  console.error(`error: ${name} ${problems.join(" and ")}; \`npx hardhat help ${name}\` describes its flags`);
   process.exit(1);
+}
+
+/** "versionHash" → "--version-hash", as Hardhat spells a parameter on the command line. */
+function flagOf(param: string): string {
+  return `--${param.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 /** Whether this process is the `hardhat` command running task `name` itself (not `hardhat test` calling it). */

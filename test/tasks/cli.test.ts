@@ -104,12 +104,13 @@ describe("tasks from the command line", function () {
     });
   });
 
-  it("a missing flag is one line naming every missing flag, without a stack trace", async function () {
-    const run = await hardhat(["tom3:order:create", "--deployment", "1", "--cpu", "1", "--network", "localhost"], local());
+  it("unknown and missing flags are one line naming each, without a stack trace", async function () {
+    const args = ["tom3:order:create", "--deployment", "1", "--cpu", "1", "--mem", "1Gi", "--network", "localhost"];
+    const run = await hardhat(args, local());
     expect(run.code).to.equal(1);
     expect(errorLines(run)).to.deep.equal([
-      "error: tom3:order:create needs --memory, --storage, --bandwidth, --max-price, --duration; " +
-        "`npx hardhat help tom3:order:create` describes its flags",
+      "error: tom3:order:create does not take --mem and needs --memory, --storage, --bandwidth, --max-price, " +
+        "--duration; `npx hardhat help tom3:order:create` describes its flags",
     ]);
   });
 
