@@ -65,14 +65,16 @@ export function tom3Task<A extends object>(
     .addFlag("json", "Print the result as JSON");
   checkRequiredFlags(name, definition as TaskDefinition);
   definition.setAction(async (args: A & CommonArgs, hre) => {
+    let account: string | undefined;
     try {
       const ctx = await createContext(hre, args.from);
+      account = ctx.signer.address;
       const report = await action(args, ctx);
       const json = toJson(report) as Record<string, unknown>;
       console.log(args.json ? JSON.stringify(json, null, 2) : formatReport(report));
       return json;
     } catch (error) {
-      const taskError = asTaskError(error, hre);
+      const taskError = asTaskError(error, hre, account);
       if (args.json) console.log(JSON.stringify({ error: errorJson(taskError) }, null, 2));
       if (!isCommandLineTask(name) || !isExpected(taskError)) throw taskError;
       // Run from the command line: one line on stderr and exit code 1. Thrown, Hardhat would print a stack trace
@@ -128,7 +130,7 @@ export function fail(message: string, cause?: Error): HardhatPluginError {
   return new HardhatPluginError(PLUGIN, message, cause);
 }
 
-function asTaskError(error: unknown, hre: HardhatRuntimeEnvironment): Error {
+function asTaskError(error: unknown, hre: HardhatRuntimeEnvironment, account?: string): Error {
   if (error instanceof HardhatPluginError) return error;
   if (error instanceof UnitError || error instanceof DeploymentFileError) return fail(error.message, error);
   const network = hre.network.name;
@@ -143,8 +145,14 @@ function asTaskError(error: unknown, hre: HardhatRuntimeEnvironment): Error {
           : "check the network's url in hardhat.config.ts";
     return fail(`cannot reach network ${network}${where}: ${next}`, error);
   }
-  if ((error as { code?: string }).code === "INSUFFICIENT_FUNDS") {
-    return fail(`the account has not enough ETH on network ${network} to pay for gas: fund it, or pick another with --from`);
+  // ethers says INSUFFICIENT_FUNDS; a node that got a signed transaction (a configured key) says it in words.
+  const message = error instanceof Error ? error.message : "";
+  if ((error as { code?: string }).code === "INSUFFICIENT_FUNDS" || /insufficient funds|doesn't have enough funds/i.test(message)) {
+    return fail(
+      `${account ? `account ${account}` : "the account"} has not enough ETH on network ${network} to pay for gas: ` +
+        `fund it, or pick another account with --from`,
+      error instanceof Error ? error : undefined,
+    );
   }
   const decoded = decodeContractError(error);
   if (decoded) return fail(`reverted: ${sentence(decoded)}`, decoded);
