@@ -9,7 +9,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HARDHAT_MNEMONIC, REPO_ROOT, startLocalChain } from "../harness/local-chain";
+import { Wallet } from "ethers";
+import { HARDHAT_MNEMONIC, REPO_ROOT, freePort, startLocalChain } from "../harness/local-chain";
 import type { LocalChain } from "../harness/local-chain";
 
 const HARDHAT_CLI = join(REPO_ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js");
@@ -112,6 +113,28 @@ describe("tasks from the command line", function () {
       "error: tom3:order:create does not take --mem and needs --memory, --storage, --bandwidth, --max-price, " +
         "--duration; `npx hardhat help tom3:order:create` describes its flags",
     ]);
+  });
+
+  it("a node that does not answer, and an account without ETH, are one line each saying what to do", async function () {
+    const port = await freePort();
+    const down = await hardhat(["tom3:balance", "--network", "localhost"], { TOM3_LOCAL_RPC_URL: `http://127.0.0.1:${port}` });
+    expect(down.code).to.equal(1);
+    expect(errorLines(down)).to.deep.equal([
+      `error: cannot reach network localhost at http://127.0.0.1:${port}: start one with \`npx hardhat node\` ` +
+        "(another port: `--port <port>` and TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port>)",
+    ]);
+
+    const empty = Wallet.createRandom();
+    const poor = await hardhat(["tom3:deposit", "--amount", "1", "--network", "localhost"], {
+      ...local(),
+      TOM3_LOCAL_KEYS: empty.privateKey,
+    });
+    expect(poor.code).to.equal(1);
+    expect(errorLines(poor)).to.deep.equal([
+      `error: account ${empty.address} has not enough ETH on network localhost to pay for gas: fund it, or pick ` +
+        "another account with --from",
+    ]);
+    expect(poor.stdout + poor.stderr).not.to.include(empty.privateKey.slice(2));
   });
 
   describe("--from on a configured network", function () {
