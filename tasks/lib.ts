@@ -10,7 +10,9 @@
 import { join } from "node:path";
 import { task } from "hardhat/config";
 import { HardhatPluginError } from "hardhat/plugins";
-import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment } from "hardhat/types";
+import { HardhatError } from "hardhat/internal/core/errors";
+import { HARDHAT_PARAM_DEFINITIONS } from "hardhat/internal/core/params/hardhat-params";
+import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment, TaskDefinition } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { Interface, getAddress, isAddress } from "ethers";
 import type { ContractTransactionResponse, Result, TransactionReceipt } from "ethers";
@@ -58,22 +60,69 @@ export function tom3Task<A extends object>(
   params: (definition: ConfigurableTaskDefinition) => ConfigurableTaskDefinition,
   action: (args: A & CommonArgs, ctx: Tom3Context) => Promise<Report>,
 ): void {
-  params(task(name, description))
+  const definition = params(task(name, description))
     .addOptionalParam("from", "Account to act as: an index into the network's accounts (default 0) or an address")
-    .addFlag("json", "Print the result as JSON")
-    .setAction(async (args: A & CommonArgs, hre) => {
-      try {
-        const ctx = await createContext(hre, args.from);
-        const report = await action(args, ctx);
-        const json = toJson(report) as Record<string, unknown>;
-        console.log(args.json ? JSON.stringify(json, null, 2) : formatReport(report));
-        return json;
-      } catch (error) {
-        const taskError = asTaskError(error);
-        if (args.json) console.log(JSON.stringify({ error: errorJson(taskError) }, null, 2));
-        throw taskError;
-      }
-    });
+    .addFlag("json", "Print the result as JSON");
+  checkRequiredFlags(name, definition as TaskDefinition);
+  definition.setAction(async (args: A & CommonArgs, hre) => {
+    let account: string | undefined;
+    try {
+      const ctx = await createContext(hre, args.from);
+      account = ctx.signer.address;
+      const report = await action(args, ctx);
+      const json = toJson(report) as Record<string, unknown>;
+      console.log(args.json ? JSON.stringify(json, null, 2) : formatReport(report));
+      return json;
+    } catch (error) {
+      const taskError = asTaskError(error, hre, account);
+      if (args.json) console.log(JSON.stringify({ error: errorJson(taskError) }, null, 2));
+      if (!isCommandLineTask(name) || !isExpected(taskError)) throw taskError;
+      // Run from the command line: one line on stderr and exit code 1. Thrown, Hardhat would print a stack trace
+      // on any Linux shell without DISPLAY (it takes that for CI); here the stack only comes when asked for.
+      console.error(`error: ${taskError.message}`);
+      const { verbose, showStackTraces } = hre.hardhatArguments;
+      if (verbose || showStackTraces) console.error(taskError);
+      process.exitCode = 1;
+      return { error: errorJson(taskError) };
+    }
+  });
+}
+
+/**
+ * Run from the command line without a required flag, Hardhat would print HH306 with a stack trace on a shell without
+ * DISPLAY. Checked here, as the tasks load, so the user gets one line naming every missing flag.
+ */
+function checkRequiredFlags(name: string, definition: TaskDefinition): void {
+  if (!isCommandLineTask(name) || process.argv.includes("--help") || process.argv.includes("help")) return;
+  const params = Object.values(definition.paramDefinitions);
+  const known = new Set([...params, ...Object.values(HARDHAT_PARAM_DEFINITIONS)].map((param) => flagOf(param.name)));
+  const unknown = process.argv.slice(2).filter((arg) => arg.startsWith("--") && !known.has(arg));
+  const missing = params
+    .filter((param) => !param.isOptional && !param.isFlag)
+    .map((param) => flagOf(param.name))
+    .filter((flag) => !process.argv.includes(flag));
+  const problems = [
+    ...(unknown.length > 0 ? [`does not take ${unknown.join(", ")}`] : []),
+    ...(missing.length > 0 ? [`needs ${missing.join(", ")}`] : []),
+  ];
+  if (problems.length === 0) return;
+  console.error(`error: ${name} ${problems.join(" and ")}; \`npx hardhat help ${name}\` describes its flags`);
+  process.exit(1);
+}
+
+/** "versionHash" → "--version-hash", as Hardhat spells a parameter on the command line. */
+function flagOf(param: string): string {
+  return `--${param.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Whether this process is the `hardhat` command running task `name` itself (not `hardhat test` calling it). */
+function isCommandLineTask(name: string): boolean {
+  return process.argv.slice(2).includes(name);
+}
+
+/** Errors worded for the user (ours, and Hardhat's own such as a bad flag); anything else keeps its stack. */
+function isExpected(error: Error): boolean {
+  return HardhatPluginError.isHardhatPluginError(error) || HardhatError.isHardhatError(error);
 }
 
 /** A task failure the user can act on, as a single sentence. */
@@ -81,12 +130,42 @@ export function fail(message: string, cause?: Error): HardhatPluginError {
   return new HardhatPluginError(PLUGIN, message, cause);
 }
 
-function asTaskError(error: unknown): Error {
+function asTaskError(error: unknown, hre: HardhatRuntimeEnvironment, account?: string): Error {
   if (error instanceof HardhatPluginError) return error;
   if (error instanceof UnitError || error instanceof DeploymentFileError) return fail(error.message, error);
+  const network = hre.network.name;
+  if (HardhatError.isHardhatError(error) && error.number === 108) {
+    const url = (hre.network.config as { url?: string }).url;
+    const where = url ? ` at ${redactUrl(url)}` : "";
+    const next =
+      network === "localhost"
+        ? "start one with `npx hardhat node` (another port: `--port <port>` and TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port>)"
+        : network === "remote"
+          ? "check TOM3_RPC_URL and that the node is up"
+          : "check the network's url in hardhat.config.ts";
+    return fail(`cannot reach network ${network}${where}: ${next}`, error);
+  }
+  // ethers says INSUFFICIENT_FUNDS; a node that got a signed transaction (a configured key) says it in words.
+  const message = error instanceof Error ? error.message : "";
+  if ((error as { code?: string }).code === "INSUFFICIENT_FUNDS" || /insufficient funds|doesn't have enough funds/i.test(message)) {
+    return fail(
+      `${account ? `account ${account}` : "the account"} has not enough ETH on network ${network} to pay for gas: ` +
+        `fund it, or pick another account with --from`,
+      error instanceof Error ? error : undefined,
+    );
+  }
   const decoded = decodeContractError(error);
   if (decoded) return fail(`reverted: ${sentence(decoded)}`, decoded);
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** A URL without path, query or credentials: RPC URLs often carry an API key. */
+function redactUrl(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "(an invalid URL)";
+  }
 }
 
 function errorJson(error: Error): Record<string, unknown> {
@@ -286,16 +365,38 @@ async function resolveSigner(hre: HardhatRuntimeEnvironment, from: string | unde
   if (from === undefined || /^\d+$/.test(from)) {
     const index = from === undefined ? 0 : Number(from);
     if (index >= signers.length) {
-      throw fail(
-        signers.length === 0
-          ? `network ${network} has no accounts configured (a remote network takes TOM3_DEPLOYER_KEY)`
-          : `--from ${from}: network ${network} has ${signers.length} accounts (0..${signers.length - 1})`,
-      );
+      const has =
+        signers.length === 0 ? "no accounts" : `${signers.length} account${signers.length === 1 ? "" : "s"} (0..${signers.length - 1})`;
+      const what = from === undefined ? `network ${network} has no accounts` : `--from ${from}: network ${network} has ${has}`;
+      throw fail(`${what}; ${accountSources(hre)}`);
     }
     return signers[index];
   }
   if (!isAddress(from)) throw fail(`--from: "${from}" is neither an account index nor an address`);
-  return signers.find((s) => s.address.toLowerCase() === from.toLowerCase()) ?? hre.ethers.getSigner(getAddress(from));
+  const signer = signers.find((s) => s.address.toLowerCase() === from.toLowerCase());
+  if (signer) return signer;
+  // The in-process network can act as any address (tests impersonate); a real node only signs for its accounts.
+  if (network === "hardhat") return hre.ethers.getSigner(getAddress(from));
+  throw fail(`--from ${from}: not one of network ${network}'s accounts; ${accountSources(hre)}`);
+}
+
+/** Where a network's accounts come from, and which variable adds more (see hardhat.config.ts). */
+function accountSources(hre: HardhatRuntimeEnvironment): string {
+  const network = hre.network.name;
+  const configured = Array.isArray(hre.network.config.accounts);
+  if (network === "localhost") {
+    return configured
+      ? "its accounts are TOM3_LOCAL_KEYS or TOM3_LOCAL_MNEMONIC: add keys there"
+      : "these are the node's own unlocked accounts: set TOM3_LOCAL_KEYS=<key>,<key>,... or TOM3_LOCAL_MNEMONIC to use others";
+  }
+  if (network === "remote") {
+    return (
+      "account 0 is the deployer (TOM3_DEPLOYER_KEY or TOM3_KEYSTORE), the next ones come from " +
+      "TOM3_KEYS=<key>,<key>,... or TOM3_MNEMONIC: add accounts there"
+    );
+  }
+  if (network === "hardhat") return "the in-process network has Hardhat's default accounts";
+  return "add accounts to the network in hardhat.config.ts";
 }
 
 async function assertDeployed(hre: HardhatRuntimeEnvironment, deployment: Tom3Deployment, file: string): Promise<void> {

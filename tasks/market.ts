@@ -4,6 +4,7 @@
  * `tom3:bid:release`), matching (`tom3:match`), charters (`tom3:ack|claim|close|cancel-undelivered|extend`),
  * operators (`tom3:operator:approve`) and listings from events (`tom3:orders`, `tom3:bids`, `tom3:charters`).
  */
+import { readFileSync } from "node:fs";
 import { types } from "hardhat/config";
 import { parseAttributes } from "../offchain/chain/attributes";
 import { CHARTER_STATES, CLOSE_REASONS, ORDER_STATES, enumName } from "../offchain/chain/enums";
@@ -27,39 +28,78 @@ import {
 } from "./lib";
 
 const OPEN = ORDER_STATES.indexOf("Open");
-const VERSION_HELP = "Deployment version: keccak256 of the manifest's canonical form (0x + 64 hex digits)";
+const VERSION_HELP =
+  "Deployment version: keccak256 of the manifest's canonical form (0x + 64 hex digits, as `npx tom3 manifest hash <file>` prints)";
+const MANIFEST_HELP = "Manifest file (YAML) whose version to use, instead of --version-hash";
+
+interface VersionArgs {
+  versionHash?: string;
+  manifest?: string;
+}
+
+/** The version from exactly one of --version-hash and --manifest (parsed and hashed as `tom3 manifest hash` does). */
+async function versionOf(args: VersionArgs): Promise<{ version: string; manifest?: string }> {
+  if ((args.versionHash === undefined) === (args.manifest === undefined)) {
+    throw fail("give the version as --manifest <file.yaml> or --version-hash 0x<64 hex digits> (one of the two)");
+  }
+  if (args.versionHash !== undefined) return { version: bytes32Flag("version-hash", args.versionHash) };
+  const file = args.manifest!;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw fail(`--manifest: ${file}: ${code === "ENOENT" ? "no such file" : "cannot be read"}`);
+  }
+  // Loaded on use: the manifest parser (YAML, JSON Schema) is for these two tasks only.
+  const { ManifestError, parseManifest } = await import("../offchain/manifest");
+  try {
+    return { version: parseManifest(text, { source: file }).version, manifest: file };
+  } catch (error) {
+    if (error instanceof ManifestError) throw fail(`--manifest: ${error.format()}`, error);
+    throw error;
+  }
+}
 
 // ------------------------------------------------------------------ deployments
 
 // Hardhat reserves --version for itself, hence --version-hash.
-tom3Task<{ versionHash: string }>(
+tom3Task<VersionArgs>(
   "tom3:deployment:create",
-  "Create a deployment (a workload's identity) at a version",
-  (t) => t.addParam("versionHash", VERSION_HELP),
+  "Create a deployment (a workload's identity) at a version: --manifest <file> or --version-hash <hash>",
+  (t) =>
+    t
+      .addOptionalParam("manifest", MANIFEST_HELP, undefined, types.string)
+      .addOptionalParam("versionHash", VERSION_HELP, undefined, types.string),
   async (args, ctx) => {
-    const version = bytes32Flag("version-hash", args.versionHash);
+    const { version, manifest } = await versionOf(args);
     const sent = await ctx.send("market", "createDeployment", () => ctx.contracts.market.createDeployment(version));
     const created = sent.event("market", "DeploymentCreated");
     return {
       deploymentId: created.deploymentId,
       owner: created.owner,
       version: created.version,
+      manifest,
       ...txFacts(sent),
     };
   },
 );
 
-tom3Task<{ deployment: string; versionHash: string }>(
+tom3Task<VersionArgs & { deployment: string }>(
   "tom3:deployment:update",
-  "Point a deployment at a new version (its providers re-fetch and roll out)",
-  (t) => t.addParam("deployment", "Deployment id").addParam("versionHash", VERSION_HELP),
+  "Point a deployment at a new version (its providers re-fetch and roll out): --manifest <file> or --version-hash <hash>",
+  (t) =>
+    t
+      .addParam("deployment", "Deployment id")
+      .addOptionalParam("manifest", MANIFEST_HELP, undefined, types.string)
+      .addOptionalParam("versionHash", VERSION_HELP, undefined, types.string),
   async (args, ctx) => {
     const deploymentId = idFlag("deployment", args.deployment);
-    const version = bytes32Flag("version-hash", args.versionHash);
+    const { version, manifest } = await versionOf(args);
     const sent = await ctx.send("market", "updateDeployment", () =>
       ctx.contracts.market.updateDeployment(deploymentId, version),
     );
-    return { deploymentId, version: sent.event("market", "DeploymentUpdated").version, ...txFacts(sent) };
+    return { deploymentId, version: sent.event("market", "DeploymentUpdated").version, manifest, ...txFacts(sent) };
   },
 );
 

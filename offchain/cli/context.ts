@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { JsonRpcProvider, Network, Wallet } from "ethers";
 import { DEFAULT_DEPLOYMENTS_DIR } from "../chain/addresses";
+import { EnvFileError, loadDotEnv } from "../env";
 import type { DeliveryTransport, OnProgress, Tom3Client } from "../sdk";
 import { CliError } from "./errors";
 
@@ -21,6 +22,21 @@ export interface GlobalOptions {
 
 export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
 export const DEFAULT_KEY_ENV = "TOM3_PRIVATE_KEY";
+
+/**
+ * Read `.env` from the working directory, as the Hardhat tasks do (offchain/env.ts): variables already in the
+ * environment win, empty ones mean unset. Call it before reading any option default. A malformed file comes back
+ * as the error to report (it names the file and line), so the caller can print it the usual way.
+ */
+export function loadCliEnv(dir: string = process.cwd()): CliError | undefined {
+  try {
+    loadDotEnv(dir);
+    return undefined;
+  } catch (error) {
+    if (error instanceof EnvFileError) return new CliError(error.message);
+    throw error;
+  }
+}
 
 /** `--rpc` default: TOM3_RPC_URL, else the local node. */
 export function defaultRpcUrl(): string {

@@ -12,7 +12,7 @@ import type { ParsedManifest } from "../manifest";
 import { readManifestFile } from "../manifest/file";
 import type { DeliveryTransport, Tom3Client, Tom3ProgressEvent } from "../sdk";
 import { DELIVERY_TRANSPORTS } from "./delivery";
-import { createClient, defaultDeploymentsDir, defaultRpcUrl, DEFAULT_KEY_ENV } from "./context";
+import { createClient, defaultDeploymentsDir, defaultRpcUrl, DEFAULT_KEY_ENV, loadCliEnv } from "./context";
 import type { GlobalOptions } from "./context";
 import { CliError, describeFailure } from "./errors";
 import { price, progressLine, toJsonText, tokens, when } from "./output";
@@ -37,11 +37,13 @@ const defaultIo: Io = {
 export async function run(argv: readonly string[], io: Io = defaultIo): Promise<number> {
   // What to undo when the command ends: providers to destroy, a p2p node to stop.
   const cleanups: (() => Promise<void>)[] = [];
+  const envProblem = loadCliEnv(); // .env first: the option defaults below read TOM3_* variables
   let json = argv.includes("--json");
   const program = buildProgram(io, cleanups, (result) => {
     io.stdout(json ? `${toJsonText(result.json)}\n` : result.text.map((line) => `${line}\n`).join(""));
   });
   try {
+    if (envProblem) throw envProblem;
     await program.parseAsync([...argv]);
     return 0;
   } catch (error) {

@@ -1,8 +1,12 @@
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import hre from "hardhat";
 import { HardhatPluginError } from "hardhat/plugins";
+import { parseManifest } from "../../offchain/manifest";
 import { deployTom3 } from "../fixtures/deploy";
+import { REPO_ROOT } from "../harness/local-chain";
 import { ONE, VERSION_1, VERSION_2, runTask, taskError, useDeploymentsDir, writeRecord } from "./helpers";
 import type { TaskJson } from "./helpers";
 
@@ -72,6 +76,25 @@ describe("tasks: market", function () {
 
     const { error } = await taskError("tom3:order:create", { ...ORDER_FLAGS, deployment: "2" });
     expect(error.message).to.match(/^Market\.createOrder reverted: .*\(MarketDeploymentClosed\)$/);
+  });
+
+  it("takes the version from a manifest file, hashed as `tom3 manifest hash` does", async function () {
+    await setup();
+    const file = join(REPO_ROOT, "examples", "hello.yaml");
+    const { version } = parseManifest(readFileSync(file, "utf8"), { source: file });
+    const created = await runTask("tom3:deployment:create", { manifest: file });
+    expect(created).to.include({ deploymentId: "2", version, manifest: file });
+    const updated = await runTask("tom3:deployment:update", { deployment: "2", versionHash: VERSION_2 });
+    expect(updated).to.include({ version: VERSION_2 });
+
+    const neither = await taskError("tom3:deployment:create");
+    expect(neither.error.message).to.equal(
+      "give the version as --manifest <file.yaml> or --version-hash 0x<64 hex digits> (one of the two)",
+    );
+    const both = await taskError("tom3:deployment:create", { manifest: file, versionHash: VERSION_1 });
+    expect(both.error.message).to.equal(neither.error.message);
+    const missing = await taskError("tom3:deployment:create", { manifest: "no-such.yaml" });
+    expect(missing.error.message).to.equal("--manifest: no-such.yaml: no such file");
   });
 
   it("posts an order in the units of its flags and locks max price x duration", async function () {
