@@ -5,7 +5,7 @@
  * The daemon (Docker, libp2p, express) is loaded only by `start`: no other command needs it.
  */
 import { resolve } from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { Wallet } from "ethers";
 import { formatResources, formatTokens } from "../chain/units";
 import { CliError } from "./errors";
@@ -16,12 +16,12 @@ export interface ProviderStartOptions {
 }
 
 /** The errors the daemon's start-up words for the operator: printed as they are, no stack. */
-const OPERATOR_ERRORS = new Set(["ProviderConfigError", "ProviderConfigFieldError", "RegistrationError", "DeploymentFileError"]);
+// (A ProviderConfigError goes through as it is: `describeFailure` prints each of its located problems.)
+const OPERATOR_ERRORS = new Set(["ProviderConfigFieldError", "RegistrationError", "DeploymentFileError"]);
 
 function forOperator(error: unknown): unknown {
   if (!(error instanceof Error) || !OPERATOR_ERRORS.has(error.name)) return error;
-  const format = (error as { format?: () => string }).format;
-  return new CliError(typeof format === "function" ? format.call(error) : error.message);
+  return new CliError(error.message);
 }
 
 /** Start the daemon and resolve once a signal (or `stopSignal`) has stopped it. */
@@ -71,6 +71,7 @@ interface InitFlags {
   bandwidth?: string;
   stake?: string;
   publishAddress?: string;
+  pullPolicy?: "never" | "if-missing" | "always";
   passwordEnv?: string;
   force?: boolean;
 }
@@ -99,6 +100,7 @@ export function registerProviderInit(
     .option("--bandwidth <rate>", "the uplink to offer (default 100Mbps)")
     .option("--stake <amount>", "TOM3 to keep staked (or ...wei); default 1000")
     .option("--publish-address <ip>", "where containers' published ports bind (default 0.0.0.0)")
+    .addOption(new Option("--pull-policy <policy>", "when images are pulled (default if-missing)").choices(["never", "if-missing", "always"]))
     .option("--password-env <var>", "with --keystore: the variable holding its password (default TOM3_PROVIDER_KEYSTORE_PASSWORD)")
     .option("--force", "replace an existing file")
     .action(async (flags: InitFlags, command: Command) => {
@@ -125,9 +127,6 @@ export function registerProviderInit(
         });
       } catch (error) {
         if (error instanceof ProviderInitError) throw new CliError(error.message);
-        if (error instanceof Error && typeof (error as { format?: unknown }).format === "function") {
-          throw new CliError((error as unknown as { format: () => string }).format());
-        }
         throw error;
       }
       for (const warning of result.warnings) out.io.stderr(`warning: ${warning.path} (${flags.config}): ${warning.message}\n`);
@@ -148,6 +147,7 @@ export function registerProviderInit(
         `  chain: ${c.chain.rpcUrl}, deployments ${c.chain.deploymentsDir}`,
         `  capacity: ${formatResources(c.capacity as Parameters<typeof formatResources>[0])}`,
         `  key: ${globals.keystore ? `keystore ${globals.keystore} (password in ${c.key.passwordEnv})` : `from ${keyEnv}`}${address ? ` (provider ${address})` : ` (not set yet: export ${keyEnv} before starting)`}`,
+        `  attributes: ${c.attributes.size > 0 ? [...c.attributes.values()].join(", ") : "none (orders that require one, like examples/hello.yaml's region=eu-west, get no bid: add --attribute region=eu-west)"}`,
         `  stake: ${formatTokens(c.register.stake)}, registered and staked on every start`,
         `next: give ${address ?? "the provider's address"} ETH for gas and the stake (${send}), then`,
         `  tom3 provider start --config ${flags.config}`,

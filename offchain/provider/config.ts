@@ -7,7 +7,7 @@
  * holds its password.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import Ajv, { type ErrorObject } from "ajv";
 import { Wallet, getAddress } from "ethers";
 import { attributeId } from "../chain/attributes";
@@ -39,7 +39,8 @@ export interface ProviderConfig {
   pricing: PricingConfig;
   limits: { maxConcurrentCharters?: number };
   timeouts: { rpcMs: number; transactionMs: number; expiryGraceSeconds: number };
-  register: { enabled: boolean; stake: bigint };
+  /** `retryMs`: the first retry of a short stake (doubling each time, up to 30 min). */
+  register: { enabled: boolean; stake: bigint; retryMs: number };
   /** Where containers' published ports bind and when images are pulled (executor defaults when left out). */
   executor: { publishAddress?: string; pullPolicy?: "never" | "if-missing" | "always" };
   /** The charter manager's timings (its defaults when left out). */
@@ -96,6 +97,7 @@ export const CONFIG_DEFAULTS = {
   rpcMs: 10_000,
   transactionMs: 120_000,
   expiryGraceSeconds: 300,
+  stakeRetryMs: 30_000,
 } as const;
 
 export interface ParseProviderConfigOptions {
@@ -189,7 +191,7 @@ export function parseProviderConfig(
 
     if (options.env) environmentIssues(key, options.env, at);
     if (options.checkFiles && typeof key.keystore === "string" && !existsSync(resolve(baseDir, key.keystore))) {
-      at(["key", "keystore"], `${resolve(baseDir, key.keystore)} does not exist (relative paths are relative to the directory of ${source})`);
+      at(["key", "keystore"], `${resolve(baseDir, key.keystore)} does not exist${relativeNote(key.keystore, source)}`);
     }
 
     const contractsIn = chain.contracts as Record<string, string | number> | undefined;
@@ -199,7 +201,7 @@ export function parseProviderConfig(
       if (!existsSync(dir)) {
         at(
           ["chain", "deployments"],
-          `${dir} does not exist (relative paths are relative to the directory of ${source}; it holds the <chainId>.json that \`npm run deploy\` writes)`,
+          `${dir} does not exist${relativeNote(String(chain.deployments ?? "deployments"), source)}: it holds the <chainId>.json that \`npm run deploy\` writes`,
           chain.deployments === undefined ? "key" : "value",
         );
       }
@@ -234,6 +236,8 @@ export function parseProviderConfig(
     };
     const stake = data.register?.stake;
     const stakeWei = stake === undefined ? 0n : (guard(["register", "stake"], () => parseTokenAmount(String(stake), "stake")) ?? 0n);
+    const stakeRetryMs = interval(["register", "retry"], data.register?.retry as string | number | undefined, CONFIG_DEFAULTS.stakeRetryMs);
+    if (stakeRetryMs <= 0) at(["register", "retry"], "must be longer than 0s");
 
     const claimIntervalMs = interval(["charters", "claimInterval"], chartersIn.claimInterval, 0);
     const watchdogMarginMs = chartersIn.watchdogMargin === undefined ? undefined : interval(["charters", "watchdogMargin"], chartersIn.watchdogMargin, 0);
@@ -293,7 +297,7 @@ export function parseProviderConfig(
         watchdogMarginSeconds: watchdogMarginMs === undefined ? undefined : watchdogMarginMs / 1000,
         peerFetchDelayMs: chartersIn.peerFetchDelay === undefined ? undefined : interval(["charters", "peerFetchDelay"], chartersIn.peerFetchDelay, 0),
       },
-      register: { enabled: (data.register?.enabled as boolean | undefined) ?? data.register !== undefined, stake: stakeWei },
+      register: { enabled: (data.register?.enabled as boolean | undefined) ?? data.register !== undefined, stake: stakeWei, retryMs: stakeRetryMs },
       dataDir: resolve(baseDir, String(data.dataDir)),
     };
   }
@@ -348,6 +352,11 @@ export async function loadProviderKey(config: ProviderConfig, env: NodeJS.Proces
   } catch {
     return fail("key.keystore", "the keystore does not open with that password");
   }
+}
+
+/** For a relative path that was not found: where it was looked for. */
+function relativeNote(path: string, source: string): string {
+  return isAbsolute(path) ? "" : ` (relative paths are relative to the directory of ${source})`;
 }
 
 /** What the key settings name in the environment: a set variable holding a key, a set password variable. */

@@ -163,7 +163,8 @@ export class ProviderDaemon {
       const result = await ensureRegistered({ ...registration, endpoint, attributes: [...config.attributes.keys()] });
       if (result.registered) this.log.info({ endpoint }, "registered as a provider");
       if (result.updated) this.log.info({ endpoint }, "updated the registered endpoint and attributes");
-      const keeper = new StakeKeeper({ ...registration, ...this.o.stakeRetry, onStatus: (status) => this.logStake(status) }, result.stake);
+      const retry = { initialDelayMs: config.register.retryMs, ...this.o.stakeRetry };
+      const keeper = new StakeKeeper({ ...registration, ...retry, onStatus: (status) => this.logStake(status) }, result.stake);
       this.stakeKeeper = keeper;
       if (result.staked > 0n || !result.stake.ok) this.logStake(result.stake);
       keeper.start();

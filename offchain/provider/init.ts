@@ -6,7 +6,7 @@
  * written, and an existing file is never replaced without `force`.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { parseCpuMillis, parseMbps, parseMiB, parseTokenAmount } from "../chain/units";
 import { parseProviderConfig, type ProviderConfig } from "./config";
 import { capacityWarnings, measureHost, mib, type CapacityWarning, type HostCapacity } from "./host";
@@ -42,6 +42,8 @@ export interface InitProviderOptions {
   stake?: string;
   /** Where containers' published ports bind (default 0.0.0.0). */
   publishAddress?: string;
+  /** When images are pulled (default if-missing). */
+  pullPolicy?: "never" | "if-missing" | "always";
   force?: boolean;
 }
 
@@ -106,13 +108,14 @@ export function initProviderConfig(o: InitProviderOptions): InitProviderResult {
   return { file, config, host, warnings: capacityWarnings(config.capacity, host) };
 }
 
-/** `target` as the config writes it: relative to the config's directory (`./x`, `../x`), absolute when far. */
+/** `target` as the config writes it: `./x` below the config's directory, else absolute. */
 function pathFrom(base: string, target: string): string {
   const absolute = resolve(target);
   const rel = relative(base, absolute);
   if (rel === "") return ".";
-  if (isAbsolute(rel) || rel.split("/").filter((s) => s === "..").length > 2) return absolute;
-  return rel.startsWith("..") ? rel : `./${rel}`;
+  // Inside the config's directory: relative, so the two move together; elsewhere: absolute, so a copy still works.
+  if (isAbsolute(rel) || rel === ".." || rel.startsWith(`..${sep}`)) return absolute;
+  return `./${rel}`;
 }
 
 const yaml = (value: string): string => JSON.stringify(value);
@@ -161,13 +164,14 @@ pricing:
 
 executor:
   publishAddress: ${yaml(v.publishAddress ?? "0.0.0.0")}
-  pullPolicy: if-missing
+  pullPolicy: ${v.pullPolicy ?? "if-missing"}   # never | if-missing | always
 
 # Every start registers (or updates the endpoint and attributes) and brings the stake up to this amount (TOM3, or
 # "...wei"); a stake the wallet cannot cover is logged, shown in /status and retried.
 register:
   enabled: true
   stake: ${yaml(v.stake)}
+  retry: 30s   # first retry of a stake the wallet could not cover; doubles each time, up to 30 minutes
 
 dataDir: ${yaml(v.dataDir)}
 `;

@@ -116,7 +116,7 @@ describe("provider config", function () {
     expect(config.attributes.get(id("region=eu-west"))).to.equal("region=eu-west");
     expect(config.pricing).to.deep.equal({ strategy: "linear", cpu: 100n, memory: 20n, storage: 1n, bandwidth: 1n, marginBps: 1000, floor: 10n });
     expect(config.timeouts).to.deep.equal({ rpcMs: 10_000, transactionMs: 120_000, expiryGraceSeconds: 300 });
-    expect(config.register).to.deep.equal({ enabled: true, stake: 1000n * 10n ** 18n });
+    expect(config.register).to.deep.equal({ enabled: true, stake: 1000n * 10n ** 18n, retryMs: 30_000 });
     expect(config.dataDir).to.equal("/etc/tom3/data");
     expect(config.charters).to.deep.equal({ claimIntervalMs: 3_600_000, watchdogMarginSeconds: 60, peerFetchDelayMs: 5_000 });
   });
