@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { Contract, JsonRpcProvider, Wallet } from "ethers";
@@ -18,6 +19,7 @@ import { cleanUp } from "./executor/helpers";
 import { eventually, tempDir } from "./helpers";
 
 const ONE = 10n ** 18n;
+const HOST_CPUS = cpus().length;
 const BIN = join(REPO_ROOT, "bin", "tom3.js");
 
 /** `tom3 provider start` as a child process; its stderr (pino JSON lines) collected. */
@@ -100,7 +102,7 @@ describe("a provider's first hour (hardhat node, real processes)", function () {
 
   const registry = () => new Contract(chain.deployment.contracts.registry, providerRegistryAbi, rpc);
 
-  it("init writes a config that validates, names the key's address, and refuses to overwrite it", async function () {
+  it("init writes a config that validates, names the key's address, warns about capacity, and refuses to overwrite it", async function () {
     const args = [
       ...global(),
       "provider",
@@ -119,11 +121,14 @@ describe("a provider's first hour (hardhat node, real processes)", function () {
       "region=eu-west",
       "--stake",
       "10",
+      "--cpu",
+      String(HOST_CPUS * 8),
     ];
     const env = { TOM3_PROVIDER_KEY: key.privateKey };
     const init = await runCli(args, env);
     expect(init.code, init.stderr).to.equal(0);
     expect(init.stdout).to.contain(`wrote ${file}`);
+    expect(init.stderr).to.contain(`warning: capacity.cpu (${file}): ${HOST_CPUS * 8} CPU is more than this host has (${HOST_CPUS} CPU)`);
     expect(init.stdout).to.contain(`key: from TOM3_PROVIDER_KEY (provider ${key.address})`);
     expect(init.stdout).to.contain(`tom3 transfer 10 ${key.address}`);
     const text = readFileSync(file, "utf8");
@@ -141,7 +146,7 @@ describe("a provider's first hour (hardhat node, real processes)", function () {
     expect(readFileSync(file, "utf8")).to.equal(text);
   });
 
-  it("starts, registers, explains the stake it cannot place, and reaches it after `tom3 transfer`", async function () {
+  it("starts (warning about capacity), registers, explains the stake it cannot place, and reaches it after `tom3 transfer`", async function () {
     // A user's edit: retry the stake every 300 ms instead of the written 30 s, so the test need not wait.
     writeFileSync(file, readFileSync(file, "utf8").replace("retry: 30s", "retry: 300ms"));
     const daemon = new DaemonProcess(file, { TOM3_PROVIDER_KEY: key.privateKey });
@@ -153,6 +158,9 @@ describe("a provider's first hour (hardhat node, real processes)", function () {
     );
     expect(problem).to.include({ field: "register.stake", code: "WalletBalanceTooLow" });
     await daemon.waitFor(/^provider daemon running$/, "the daemon to run");
+    expect(daemon.logged(/^capacity\.cpu/).map((entry) => entry.msg)).to.deep.equal([
+      `capacity.cpu (${file}): ${HOST_CPUS * 8} CPU is more than this host has (${HOST_CPUS} CPU): orders that need it would be won and then fail`,
+    ]);
     expect(await registry().isProvider(key.address)).to.equal(true);
     expect(await registry().stakeOf(key.address)).to.equal(0n);
     const before = (await status()).registration.stake;
