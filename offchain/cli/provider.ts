@@ -103,6 +103,12 @@ export function registerProviderInit(
     .addOption(new Option("--pull-policy <policy>", "when images are pulled (default if-missing)").choices(["never", "if-missing", "always"]))
     .option("--password-env <var>", "with --keystore: the variable holding its password (default TOM3_PROVIDER_KEYSTORE_PASSWORD)")
     .option("--force", "replace an existing file")
+    .addHelpText(
+      "after",
+      "\nThe chain comes from the global --rpc and --deployments (or TOM3_RPC_URL, TOM3_DEPLOYMENTS_DIR); the key from\n" +
+        "TOM3_PROVIDER_KEY, the variable a global --key-env names, or a global --keystore. Example:\n" +
+        "  tom3 --rpc http://127.0.0.1:8545 provider init --config provider.yaml --attribute region=eu-west",
+    )
     .action(async (flags: InitFlags, command: Command) => {
       const { initProviderConfig, DEFAULT_PROVIDER_KEY_ENV, ProviderInitError } = await import("../provider/init");
       const { transferAmount } = await import("../provider/registration");

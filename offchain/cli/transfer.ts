@@ -4,8 +4,10 @@
  * ("... holds 0 TOM3, needs 10 TOM3").
  */
 import type { Command } from "commander";
+import { isAddress } from "ethers";
 import { parseTokenAmount } from "../chain/units";
 import type { Tom3Client } from "../sdk";
+import { CliError } from "./errors";
 import { tokens } from "./output";
 
 export function registerTransferCommand(
@@ -19,6 +21,9 @@ export function registerTransferCommand(
     .argument("<to>", "the receiving address (0x...)")
     .action(async (amount: string, to: string) => {
       const wei = parseTokenAmount(amount, "amount");
+      // Refused before any connection: a typo in the address is the user's to fix first.
+      if (!isAddress(to)) throw new CliError(`<to>: "${to}" is not an address (0x and 40 hex digits)`, true);
+      if (wei === 0n) throw new CliError("<amount>: a transfer must be more than 0", true);
       const tom3 = await o.client(true);
       const result = await tom3.transfer({ to, amount: wei });
       o.print({
