@@ -6,7 +6,7 @@
  * the configured stake; a restart keeps it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -183,6 +183,31 @@ describe("a provider's first hour (hardhat node, real processes)", function () {
     expect(restarted.logged(/failed|registered as a provider/)).to.deep.equal([]);
     expect((await status()).registration.stake).to.include({ ok: true });
     expect(await restarted.stop()).to.equal(0);
+  });
+
+  it("names chain.deployments when the record is missing or belongs to another node", async function () {
+    const dir = tempDir();
+    const records = join(dir, "deployments");
+    mkdirSync(records);
+    const config = join(dir, "provider.yaml");
+    writeFileSync(config, `chain: { rpcUrl: "${chain.rpcUrl}" }\nkey: { keyEnv: TOM3_PROVIDER_KEY }\ndataDir: ./data\n`);
+    const env = { TOM3_PROVIDER_KEY: key.privateKey };
+    const missing = await runCli(["provider", "start", "--config", config], env);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr.trim()).to.equal(
+      `error: chain.deployments (${config}): ${join(records, "31337.json")}: not found: nothing is deployed on chain 31337 (or it was deployed elsewhere); ` +
+        "deploy with `npm run deploy` to this node, or give chain.contracts",
+    );
+
+    const record = JSON.parse(readFileSync(join(chain.deploymentsDir, "31337.json"), "utf8")) as { contracts: Record<string, string> };
+    record.contracts.market = Wallet.createRandom().address;
+    writeFileSync(join(records, "31337.json"), JSON.stringify(record));
+    const stale = await runCli(["provider", "start", "--config", config], env);
+    expect(stale.code).to.equal(1);
+    expect(stale.stderr.trim()).to.equal(
+      `error: chain.deployments (${config}): the record for chain 31337 in ${records} names contracts that ${chain.rpcUrl} does not have ` +
+        "(a restarted node?): deploy again with `npm run deploy`, or point chain.rpcUrl at the node it was deployed to",
+    );
   });
 
   it("tom3 transfer: a decoded error when the wallet holds too little, and --json", async function () {
