@@ -45,7 +45,7 @@ export interface Failure {
 
 /** Any error as what the user sees. */
 export function describeFailure(error: unknown): Failure {
-  if (named(error, "ManifestError") && typeof (error as ManifestError).format === "function") {
+  if ((named(error, "ManifestError") || named(error, "ProviderConfigError")) && typeof (error as ManifestError).format === "function") {
     const manifestError = error as ManifestError;
     return {
       exitCode: 1,

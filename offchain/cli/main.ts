@@ -16,6 +16,8 @@ import { createClient, defaultDeploymentsDir, defaultRpcUrl, DEFAULT_KEY_ENV, lo
 import type { GlobalOptions } from "./context";
 import { CliError, describeFailure } from "./errors";
 import { price, progressLine, toJsonText, tokens, when } from "./output";
+import { registerProviderInit } from "./provider";
+import { registerTransferCommand } from "./transfer";
 
 /** What a command produced: the JSON document, and the lines printed without --json. */
 interface Result {
@@ -323,6 +325,8 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
       }),
     );
 
+  registerTransferCommand(program, { client, print });
+
   // ---------------------------------------------------------------- manifests (offline)
 
   const manifest = program.command("manifest").description("check a manifest and compute its version, offline");
@@ -360,6 +364,7 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
       const { runProviderDaemon } = await import("./provider");
       await runProviderDaemon(options);
     });
+  registerProviderInit(provider, { print, io });
 
   return program;
 }

@@ -1,10 +1,13 @@
 /**
- * `tom3 provider start --config provider.yaml`: the provider daemon in the foreground. Logs are pino JSON lines on
- * stderr; SIGINT or SIGTERM stops every part in reverse order (running containers stay; the next start adopts them).
- * Loaded only by this command: the daemon pulls in Docker, libp2p and express, which no tenant command needs.
+ * `tom3 provider init` writes a working configuration; `tom3 provider start --config provider.yaml` runs the daemon
+ * in the foreground. Logs are pino JSON lines on stderr; SIGINT or SIGTERM stops every part in reverse order
+ * (running containers stay; the next start adopts them).
+ * The daemon (Docker, libp2p, express) is loaded only by `start`: no other command needs it.
  */
-import pino from "pino";
-import { loadProviderConfig, ProviderConfigError, ProviderDaemon } from "../provider";
+import { resolve } from "node:path";
+import { Option, type Command } from "commander";
+import { Wallet } from "ethers";
+import { formatResources, formatTokens } from "../chain/units";
 import { CliError } from "./errors";
 
 export interface ProviderStartOptions {
@@ -12,22 +15,31 @@ export interface ProviderStartOptions {
   logLevel: string;
 }
 
+/** The errors the daemon's start-up words for the operator: printed as they are, no stack. */
+// (A ProviderConfigError goes through as it is: `describeFailure` prints each of its located problems.)
+const OPERATOR_ERRORS = new Set(["ProviderConfigFieldError", "RegistrationError", "DeploymentFileError"]);
+
+function forOperator(error: unknown): unknown {
+  if (!(error instanceof Error) || !OPERATOR_ERRORS.has(error.name)) return error;
+  return new CliError(error.message);
+}
+
 /** Start the daemon and resolve once a signal (or `stopSignal`) has stopped it. */
 export async function runProviderDaemon(options: ProviderStartOptions, stopSignal?: AbortSignal): Promise<void> {
+  const { loadProviderConfig, ProviderDaemon } = await import("../provider");
+  const { default: pino } = await import("pino");
   let config;
   try {
     config = loadProviderConfig(options.config);
   } catch (error) {
-    if (error instanceof ProviderConfigError) throw new CliError(error.format());
-    throw error;
+    throw forOperator(error);
   }
   const logger = pino({ level: options.logLevel }, pino.destination(2));
   const daemon = new ProviderDaemon({ config, logger });
   try {
     await daemon.start();
   } catch (error) {
-    if (error instanceof ProviderConfigError) throw new CliError(error.format());
-    throw error;
+    throw forOperator(error);
   }
   await new Promise<void>((resolve) => {
     const done = (signal: string) => {
@@ -44,4 +56,111 @@ export async function runProviderDaemon(options: ProviderStartOptions, stopSigna
   });
   await daemon.stop();
   logger.info("provider daemon stopped");
+}
+
+interface InitFlags {
+  config: string;
+  dataDir?: string;
+  api?: string;
+  listen?: string;
+  announce?: string[];
+  attribute?: string[];
+  cpu?: string;
+  memory?: string;
+  storage?: string;
+  bandwidth?: string;
+  stake?: string;
+  publishAddress?: string;
+  pullPolicy?: "never" | "if-missing" | "always";
+  passwordEnv?: string;
+  force?: boolean;
+}
+
+/**
+ * Add `tom3 provider init` under `provider`. Chain RPC and deployments come from the global `--rpc` /
+ * `--deployments` (or TOM3_RPC_URL / TOM3_DEPLOYMENTS_DIR); the key from `--keystore`, else the variable named by
+ * `--key-env` when given on the command line, else TOM3_PROVIDER_KEY.
+ */
+export function registerProviderInit(
+  provider: Command,
+  out: { print: (result: { json: unknown; text: string[] }) => void; io: { stderr: (text: string) => void } },
+): void {
+  provider
+    .command("init")
+    .description("write a working provider configuration: paths relative to it, capacity measured on this host")
+    .option("--config <file>", "the file to write", "provider.yaml")
+    .option("--data-dir <dir>", "the daemon's state (default: tom3-provider-data next to the config)")
+    .option("--api <host:port>", "the provider API's address (default 0.0.0.0:8443)")
+    .option("--listen <multiaddr>", "libp2p listen address (default /ip4/0.0.0.0/tcp/4001)")
+    .option("--announce <address...>", "what peers dial (multiaddrs, or the API's https URL); default: the listen addresses")
+    .option("--attribute <key=value...>", "self-declared attributes, e.g. region=eu-west")
+    .option("--cpu <cpus>", "offer this many CPUs instead of what the host has")
+    .option("--memory <size>", "offer this much memory (e.g. 8Gi) instead of the host's")
+    .option("--storage <size>", "offer this much storage instead of the data directory's free disk")
+    .option("--bandwidth <rate>", "the uplink to offer (default 100Mbps)")
+    .option("--stake <amount>", "TOM3 to keep staked (or ...wei); default 1000")
+    .option("--publish-address <ip>", "where containers' published ports bind (default 0.0.0.0)")
+    .addOption(new Option("--pull-policy <policy>", "when images are pulled (default if-missing)").choices(["never", "if-missing", "always"]))
+    .option("--password-env <var>", "with --keystore: the variable holding its password (default TOM3_PROVIDER_KEYSTORE_PASSWORD)")
+    .option("--force", "replace an existing file")
+    .addHelpText(
+      "after",
+      "\nThe chain comes from the global --rpc and --deployments (or TOM3_RPC_URL, TOM3_DEPLOYMENTS_DIR); the key from\n" +
+        "TOM3_PROVIDER_KEY, the variable a global --key-env names, or a global --keystore. Example:\n" +
+        "  tom3 --rpc http://127.0.0.1:8545 provider init --config provider.yaml --attribute region=eu-west",
+    )
+    .action(async (flags: InitFlags, command: Command) => {
+      const { initProviderConfig, DEFAULT_PROVIDER_KEY_ENV, ProviderInitError } = await import("../provider/init");
+      const { transferAmount } = await import("../provider/registration");
+      const program = command.parent!.parent!;
+      const globals = program.opts() as { rpc: string; deployments: string; keyEnv: string; keystore?: string };
+      const keyEnv = program.getOptionValueSource("keyEnv") === "cli" ? globals.keyEnv : DEFAULT_PROVIDER_KEY_ENV;
+      const attributes: Record<string, string> = {};
+      for (const pair of flags.attribute ?? []) {
+        const at = pair.indexOf("=");
+        if (at <= 0) throw new CliError(`--attribute ${pair}: write key=value (e.g. region=eu-west)`, true);
+        attributes[pair.slice(0, at)] = pair.slice(at + 1);
+      }
+      let result;
+      try {
+        result = initProviderConfig({
+          ...flags,
+          rpcUrl: globals.rpc,
+          deploymentsDir: resolve(globals.deployments),
+          keyEnv,
+          keystore: globals.keystore,
+          attributes,
+        });
+      } catch (error) {
+        if (error instanceof ProviderInitError) throw new CliError(error.message);
+        throw error;
+      }
+      for (const warning of result.warnings) out.io.stderr(`warning: ${warning.path} (${flags.config}): ${warning.message}\n`);
+
+      const env = process.env[keyEnv]?.trim();
+      let address: string | undefined;
+      if (!globals.keystore && env) {
+        try {
+          address = new Wallet(env.startsWith("0x") ? env : `0x${env}`).address;
+        } catch {
+          // `tom3 provider start` says the key is not one; init does not need it.
+        }
+      }
+      const c = result.config;
+      const send = `\`tom3 transfer ${transferAmount(c.register.stake)} ${address ?? "<address>"}\``;
+      const text = [
+        `wrote ${flags.config}`,
+        `  chain: ${c.chain.rpcUrl}, deployments ${c.chain.deploymentsDir}`,
+        `  capacity: ${formatResources(c.capacity as Parameters<typeof formatResources>[0])}`,
+        `  key: ${globals.keystore ? `keystore ${globals.keystore} (password in ${c.key.passwordEnv})` : `from ${keyEnv}`}${address ? ` (provider ${address})` : ` (not set yet: export ${keyEnv} before starting)`}`,
+        `  attributes: ${c.attributes.size > 0 ? [...c.attributes.values()].join(", ") : "none (orders that require one, like examples/hello.yaml's region=eu-west, get no bid: add --attribute region=eu-west)"}`,
+        `  stake: ${formatTokens(c.register.stake)}, registered and staked on every start`,
+        `next: give ${address ?? "the provider's address"} ETH for gas and the stake (${send}), then`,
+        `  tom3 provider start --config ${flags.config}`,
+      ];
+      out.print({
+        json: { file: result.file, provider: address, capacity: c.capacity, host: result.host, warnings: result.warnings, stake: String(c.register.stake) },
+        text,
+      });
+    });
 }

@@ -56,6 +56,8 @@ export interface ApiOptions {
   /** The chain's id, for upload signatures (read from `provider` when left out). */
   chainId?: number;
   now?: () => number;
+  /** Registration and stake as the daemon last saw them (a stake problem shows in /status). */
+  registration?: () => unknown;
 }
 
 /** HTTP status of each code an upload may be refused with (stable, like the codes). */
@@ -119,6 +121,7 @@ export function createApi(o: ApiOptions): express.Express {
         ),
         engine: await o.executor.health(),
         watcher: o.watcher.status,
+        ...(o.registration ? { registration: o.registration() } : {}),
       });
     }),
   );

@@ -6,8 +6,8 @@
  * The key never lives in the file: the file names an environment variable, or a keystore plus the variable that
  * holds its password.
  */
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
 import Ajv, { type ErrorObject } from "ajv";
 import { Wallet, getAddress } from "ethers";
 import { attributeId } from "../chain/attributes";
@@ -39,7 +39,8 @@ export interface ProviderConfig {
   pricing: PricingConfig;
   limits: { maxConcurrentCharters?: number };
   timeouts: { rpcMs: number; transactionMs: number; expiryGraceSeconds: number };
-  register: { enabled: boolean; stake: bigint };
+  /** `retryMs`: the first retry of a short stake (doubling each time, up to 30 min). */
+  register: { enabled: boolean; stake: bigint; retryMs: number };
   /** Where containers' published ports bind and when images are pulled (executor defaults when left out). */
   executor: { publishAddress?: string; pullPolicy?: "never" | "if-missing" | "always" };
   /** The charter manager's timings (its defaults when left out). */
@@ -69,6 +70,22 @@ export class ProviderConfigError extends Error {
   }
 }
 
+/**
+ * A configured value that the world refused at start-up (a node that does not answer, a port in use, a deployment
+ * record that does not match the chain): `field (file): what happened`, so the operator knows which line to change.
+ */
+export class ProviderConfigFieldError extends Error {
+  override readonly name = "ProviderConfigFieldError";
+  constructor(
+    readonly field: string,
+    readonly source: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${field} (${source}): ${problem}`, options);
+  }
+}
+
 const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, strict: false, verbose: true });
 const validate = ajv.compile(schema);
 
@@ -80,148 +97,210 @@ export const CONFIG_DEFAULTS = {
   rpcMs: 10_000,
   transactionMs: 120_000,
   expiryGraceSeconds: 300,
+  stakeRetryMs: 30_000,
 } as const;
 
-/** Read and validate the file at `file`. */
-export function loadProviderConfig(file: string): ProviderConfig {
+export interface ParseProviderConfigOptions {
+  /**
+   * Also check what the file points at in the environment: the key's variable (set, and a key), the keystore's
+   * password variable. `loadProviderConfig` passes `process.env` unless told otherwise.
+   */
+  env?: NodeJS.ProcessEnv;
+  /** Also check that the paths the file names exist (`chain.deployments`, `key.keystore`). */
+  checkFiles?: boolean;
+}
+
+/**
+ * Read and validate the file at `file`: every problem of the file itself, of the environment it names and of the
+ * paths it names, reported together. Relative paths are relative to the file's directory.
+ */
+export function loadProviderConfig(file: string, options: ParseProviderConfigOptions = { env: process.env }): ProviderConfig {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
     throw new ProviderConfigError([{ path: "", message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? error})` }], file);
   }
-  return parseProviderConfig(text, file, dirname(resolve(file)));
+  return parseProviderConfig(text, file, dirname(resolve(file)), { checkFiles: true, ...options });
 }
 
-/** Validate configuration text; relative paths resolve against `baseDir`. */
-export function parseProviderConfig(text: string, source = "provider.yaml", baseDir = process.cwd()): ProviderConfig {
+/**
+ * Validate configuration text; relative paths resolve against `baseDir`. Every problem is collected (schema,
+ * units, combinations, and with `options` the environment and files) and thrown as one `ProviderConfigError`.
+ */
+export function parseProviderConfig(
+  text: string,
+  source = "provider.yaml",
+  baseDir = process.cwd(),
+  options: ParseProviderConfigOptions = {},
+): ProviderConfig {
   const read = readManifestSource(text);
   const issues: ManifestIssue[] = [...read.issues];
-  const at = (path: PathSegment[], message: string, where: "key" | "value" = "value") =>
-    issues.push({ path: formatPath(path), ...read.locate(path, where), message });
+  // A field the schema already refused gets no second, derived complaint.
+  const refused = new Set<string>();
+  const at = (path: PathSegment[], message: string, where: "key" | "value" = "value") => {
+    const name = formatPath(path);
+    if (refused.has(name)) return;
+    issues.push({ path: name, ...read.locate(path, where), message });
+  };
   if (read.fatal) throw new ProviderConfigError(issues, source);
 
   if (!validate(read.data)) {
-    for (const error of validate.errors ?? []) schemaIssue(error, read.data, at);
+    for (const error of validate.errors ?? []) {
+      schemaIssue(error, read.data, (path, message, where) => {
+        issues.push({ path: formatPath(path), ...read.locate(path, where), message });
+        refused.add(formatPath(path));
+      });
+    }
+    if (typeof read.data !== "object" || read.data === null || Array.isArray(read.data)) {
+      throw new ProviderConfigError(sortIssues(issues), source);
+    }
+  }
+  try {
+    return semantics();
+  } catch (error) {
+    if (error instanceof ProviderConfigError) throw error;
+    // A shape the schema refused broke a derived check: the schema's issues say what is wrong.
     throw new ProviderConfigError(sortIssues(issues), source);
   }
-  const data = read.data as Record<string, Record<string, Data> & Data>;
-  const chain = data.chain as Record<string, Data>;
-  const key = (data.key ?? {}) as Record<string, string>;
-  const pricing = (data.pricing ?? {}) as Record<string, Data>;
-  const capacityIn = (data.capacity ?? {}) as Record<string, string | number>;
-  const timeouts = (data.timeouts ?? {}) as Record<string, string | number>;
-  const executorIn = (data.executor ?? {}) as Record<string, string>;
-  const chartersIn = (data.charters ?? {}) as Record<string, string | number>;
 
-  const guard = <T>(path: PathSegment[], fn: () => T): T | undefined => {
-    try {
-      return fn();
-    } catch (error) {
-      if (error instanceof UnitError) at(path, error.message.replace(/^[^:]+: /, ""));
-      else at(path, (error as Error).message);
-      return undefined;
+  // The checks beyond the schema, then the typed result when nothing is wrong.
+  function semantics(): ProviderConfig {
+    const data = read.data as Record<string, Record<string, Data> & Data>;
+    const chain = (data.chain ?? {}) as Record<string, Data>;
+    const key = (data.key ?? {}) as Record<string, string>;
+    const pricing = (data.pricing ?? {}) as Record<string, Data>;
+    const capacityIn = (data.capacity ?? {}) as Record<string, string | number>;
+    const timeouts = (data.timeouts ?? {}) as Record<string, string | number>;
+    const executorIn = (data.executor ?? {}) as Record<string, string>;
+    const chartersIn = (data.charters ?? {}) as Record<string, string | number>;
+
+    const guard = <T>(path: PathSegment[], fn: () => T): T | undefined => {
+      try {
+        return fn();
+      } catch (error) {
+        if (error instanceof UnitError) at(path, error.message.replace(/^[^:]+: /, ""));
+        else at(path, (error as Error).message);
+        return undefined;
+      }
+    };
+
+    if (key.keyEnv === undefined && key.keystore === undefined) at(["key"], "name keyEnv, or keystore and passwordEnv");
+    if (key.keyEnv !== undefined && key.keystore !== undefined) at(["key", "keystore"], "give keyEnv or keystore, not both", "key");
+    if (key.keystore !== undefined && key.passwordEnv === undefined) at(["key"], "a keystore needs passwordEnv (the variable holding its password)");
+
+    if (options.env) environmentIssues(key, options.env, at);
+    if (options.checkFiles && typeof key.keystore === "string" && !existsSync(resolve(baseDir, key.keystore))) {
+      at(["key", "keystore"], `${resolve(baseDir, key.keystore)} does not exist${relativeNote(key.keystore, source)}`);
     }
-  };
 
-  if (key.keyEnv === undefined && key.keystore === undefined) at(["key"], "name keyEnv, or keystore and passwordEnv");
-  if (key.keyEnv !== undefined && key.keystore !== undefined) at(["key", "keystore"], "give keyEnv or keystore, not both", "key");
-  if (key.keystore !== undefined && key.passwordEnv === undefined) at(["key"], "a keystore needs passwordEnv (the variable holding its password)");
+    const contractsIn = chain.contracts as Record<string, string | number> | undefined;
+    if (contractsIn && chain.deployments !== undefined) at(["chain", "contracts"], "give deployments or contracts, not both", "key");
+    if (options.checkFiles && !contractsIn) {
+      const dir = resolve(baseDir, String(chain.deployments ?? "deployments"));
+      if (!existsSync(dir)) {
+        at(
+          ["chain", "deployments"],
+          `${dir} does not exist${relativeNote(String(chain.deployments ?? "deployments"), source)}: it holds the <chainId>.json that \`npm run deploy\` writes`,
+          chain.deployments === undefined ? "key" : "value",
+        );
+      }
+    }
 
-  const contractsIn = chain.contracts as Record<string, string | number> | undefined;
-  if (contractsIn && chain.deployments !== undefined) at(["chain", "contracts"], "give deployments or contracts, not both", "key");
+    const attributes = new Map<string, string>();
+    for (const [k, v] of Object.entries((data.attributes ?? {}) as Record<string, Data>)) {
+      const pair = `${k}=${String(v)}`;
+      const id = guard(["attributes", k], () => attributeId(pair, `attributes.${k}`));
+      if (id) attributes.set(id.toLowerCase(), pair);
+    }
 
-  const attributes = new Map<string, string>();
-  for (const [k, v] of Object.entries((data.attributes ?? {}) as Record<string, Data>)) {
-    const pair = `${k}=${String(v)}`;
-    const id = guard(["attributes", k], () => attributeId(pair, `attributes.${k}`));
-    if (id) attributes.set(id.toLowerCase(), pair);
+    const capacity: Partial<Resources> = {};
+    const parsers = { cpu: parseCpuMillis, memory: parseMiB, storage: parseMiB, bandwidth: parseMbps } as const;
+    const fields = { cpu: "cpuMillis", memory: "memoryMiB", storage: "storageMiB", bandwidth: "bandwidthMbps" } as const;
+    for (const name of ["cpu", "memory", "storage", "bandwidth"] as const) {
+      if (capacityIn[name] === undefined) continue;
+      const value = guard(["capacity", name], () => parsers[name](String(read.textAt(["capacity", name]) ?? capacityIn[name]), name));
+      if (value !== undefined) capacity[fields[name]] = value;
+    }
+
+    const strategy = String(pricing.strategy ?? "linear");
+    if (!pricingStrategyNames().includes(strategy)) {
+      at(["pricing", "strategy"], `unknown strategy "${strategy}" (known: ${pricingStrategyNames().join(", ")})`);
+    }
+    const interval = (path: PathSegment[], value: string | number | undefined, fallbackMs: number): number => {
+      if (value === undefined) return fallbackMs;
+      if (typeof value === "number") return value * 1000;
+      const ms = /^(\d+)ms$/.exec(value);
+      if (ms) return Number(ms[1]);
+      return (guard(path, () => parseDurationSeconds(value, formatPath(path))) ?? 0) * 1000;
+    };
+    const stake = data.register?.stake;
+    const stakeWei = stake === undefined ? 0n : (guard(["register", "stake"], () => parseTokenAmount(String(stake), "stake")) ?? 0n);
+    const stakeRetryMs = interval(["register", "retry"], data.register?.retry as string | number | undefined, CONFIG_DEFAULTS.stakeRetryMs);
+    if (stakeRetryMs <= 0) at(["register", "retry"], "must be longer than 0s");
+
+    const claimIntervalMs = interval(["charters", "claimInterval"], chartersIn.claimInterval, 0);
+    const watchdogMarginMs = chartersIn.watchdogMargin === undefined ? undefined : interval(["charters", "watchdogMargin"], chartersIn.watchdogMargin, 0);
+    if (watchdogMarginMs !== undefined && (watchdogMarginMs < 1000 || watchdogMarginMs % 1000 !== 0)) {
+      at(["charters", "watchdogMargin"], "must be a whole number of seconds, at least 1s (it is compared with the chain's clock)");
+    }
+
+    if (issues.length > 0) throw new ProviderConfigError(sortIssues(issues), source);
+
+    return {
+      source,
+      chain: {
+        rpcUrl: String(chain.rpcUrl),
+        deploymentsDir: contractsIn ? undefined : resolve(baseDir, String(chain.deployments ?? "deployments")),
+        contracts: contractsIn
+          ? {
+              market: getAddress(String(contractsIn.market)),
+              registry: getAddress(String(contractsIn.registry)),
+              token: contractsIn.token === undefined ? undefined : getAddress(String(contractsIn.token)),
+              deployedAtBlock: Number(contractsIn.deployedAtBlock),
+            }
+          : undefined,
+        confirmations: (chain.confirmations as number | undefined) ?? CONFIG_DEFAULTS.confirmations,
+        reorgDepth: (chain.reorgDepth as number | undefined) ?? CONFIG_DEFAULTS.reorgDepth,
+        pollIntervalMs: interval(["chain", "pollInterval"], chain.pollInterval as string | number | undefined, CONFIG_DEFAULTS.pollIntervalMs),
+        maxBlockRange: (chain.maxBlockRange as number | undefined) ?? CONFIG_DEFAULTS.maxBlockRange,
+      },
+      key: { ...key, keystore: key.keystore === undefined ? undefined : resolve(baseDir, key.keystore) },
+      endpoints: {
+        listen: (data.endpoints?.listen as string[] | undefined) ?? [],
+        announce: (data.endpoints?.announce as string[] | undefined) ?? [],
+        api: data.endpoints?.api as string | undefined,
+      },
+      attributes,
+      capacity,
+      pricing: {
+        strategy,
+        cpu: BigInt(String(pricing.cpu ?? 0)),
+        memory: BigInt(String(pricing.memory ?? 0)),
+        storage: BigInt(String(pricing.storage ?? 0)),
+        bandwidth: BigInt(String(pricing.bandwidth ?? 0)),
+        marginBps: (pricing.marginBps as number | undefined) ?? 0,
+        floor: BigInt(String(pricing.floor ?? 1)),
+      },
+      limits: { maxConcurrentCharters: data.limits?.maxConcurrentCharters as number | undefined },
+      timeouts: {
+        rpcMs: interval(["timeouts", "rpc"], timeouts.rpc, CONFIG_DEFAULTS.rpcMs),
+        transactionMs: interval(["timeouts", "transaction"], timeouts.transaction, CONFIG_DEFAULTS.transactionMs),
+        expiryGraceSeconds: interval(["timeouts", "expiryGrace"], timeouts.expiryGrace, CONFIG_DEFAULTS.expiryGraceSeconds * 1000) / 1000,
+      },
+      executor: {
+        publishAddress: executorIn.publishAddress,
+        pullPolicy: executorIn.pullPolicy as ProviderConfig["executor"]["pullPolicy"],
+      },
+      charters: {
+        claimIntervalMs: chartersIn.claimInterval === undefined ? undefined : claimIntervalMs,
+        watchdogMarginSeconds: watchdogMarginMs === undefined ? undefined : watchdogMarginMs / 1000,
+        peerFetchDelayMs: chartersIn.peerFetchDelay === undefined ? undefined : interval(["charters", "peerFetchDelay"], chartersIn.peerFetchDelay, 0),
+      },
+      register: { enabled: (data.register?.enabled as boolean | undefined) ?? data.register !== undefined, stake: stakeWei, retryMs: stakeRetryMs },
+      dataDir: resolve(baseDir, String(data.dataDir)),
+    };
   }
-
-  const capacity: Partial<Resources> = {};
-  const parsers = { cpu: parseCpuMillis, memory: parseMiB, storage: parseMiB, bandwidth: parseMbps } as const;
-  const fields = { cpu: "cpuMillis", memory: "memoryMiB", storage: "storageMiB", bandwidth: "bandwidthMbps" } as const;
-  for (const name of ["cpu", "memory", "storage", "bandwidth"] as const) {
-    if (capacityIn[name] === undefined) continue;
-    const value = guard(["capacity", name], () => parsers[name](String(read.textAt(["capacity", name]) ?? capacityIn[name]), name));
-    if (value !== undefined) capacity[fields[name]] = value;
-  }
-
-  const strategy = String(pricing.strategy ?? "linear");
-  if (!pricingStrategyNames().includes(strategy)) {
-    at(["pricing", "strategy"], `unknown strategy "${strategy}" (known: ${pricingStrategyNames().join(", ")})`);
-  }
-  const interval = (path: PathSegment[], value: string | number | undefined, fallbackMs: number): number => {
-    if (value === undefined) return fallbackMs;
-    if (typeof value === "number") return value * 1000;
-    const ms = /^(\d+)ms$/.exec(value);
-    if (ms) return Number(ms[1]);
-    return (guard(path, () => parseDurationSeconds(value, formatPath(path))) ?? 0) * 1000;
-  };
-  const stake = data.register?.stake;
-  const stakeWei = stake === undefined ? 0n : (guard(["register", "stake"], () => parseTokenAmount(String(stake), "stake")) ?? 0n);
-
-  const claimIntervalMs = interval(["charters", "claimInterval"], chartersIn.claimInterval, 0);
-  const watchdogMarginMs = chartersIn.watchdogMargin === undefined ? undefined : interval(["charters", "watchdogMargin"], chartersIn.watchdogMargin, 0);
-  if (watchdogMarginMs !== undefined && (watchdogMarginMs < 1000 || watchdogMarginMs % 1000 !== 0)) {
-    at(["charters", "watchdogMargin"], "must be a whole number of seconds, at least 1s (it is compared with the chain's clock)");
-  }
-
-  if (issues.length > 0) throw new ProviderConfigError(sortIssues(issues), source);
-
-  return {
-    source,
-    chain: {
-      rpcUrl: String(chain.rpcUrl),
-      deploymentsDir: contractsIn ? undefined : resolve(baseDir, String(chain.deployments ?? "deployments")),
-      contracts: contractsIn
-        ? {
-            market: getAddress(String(contractsIn.market)),
-            registry: getAddress(String(contractsIn.registry)),
-            token: contractsIn.token === undefined ? undefined : getAddress(String(contractsIn.token)),
-            deployedAtBlock: Number(contractsIn.deployedAtBlock),
-          }
-        : undefined,
-      confirmations: (chain.confirmations as number | undefined) ?? CONFIG_DEFAULTS.confirmations,
-      reorgDepth: (chain.reorgDepth as number | undefined) ?? CONFIG_DEFAULTS.reorgDepth,
-      pollIntervalMs: interval(["chain", "pollInterval"], chain.pollInterval as string | number | undefined, CONFIG_DEFAULTS.pollIntervalMs),
-      maxBlockRange: (chain.maxBlockRange as number | undefined) ?? CONFIG_DEFAULTS.maxBlockRange,
-    },
-    key: { ...key, keystore: key.keystore === undefined ? undefined : resolve(baseDir, key.keystore) },
-    endpoints: {
-      listen: (data.endpoints?.listen as string[] | undefined) ?? [],
-      announce: (data.endpoints?.announce as string[] | undefined) ?? [],
-      api: data.endpoints?.api as string | undefined,
-    },
-    attributes,
-    capacity,
-    pricing: {
-      strategy,
-      cpu: BigInt(String(pricing.cpu ?? 0)),
-      memory: BigInt(String(pricing.memory ?? 0)),
-      storage: BigInt(String(pricing.storage ?? 0)),
-      bandwidth: BigInt(String(pricing.bandwidth ?? 0)),
-      marginBps: (pricing.marginBps as number | undefined) ?? 0,
-      floor: BigInt(String(pricing.floor ?? 1)),
-    },
-    limits: { maxConcurrentCharters: data.limits?.maxConcurrentCharters as number | undefined },
-    timeouts: {
-      rpcMs: interval(["timeouts", "rpc"], timeouts.rpc, CONFIG_DEFAULTS.rpcMs),
-      transactionMs: interval(["timeouts", "transaction"], timeouts.transaction, CONFIG_DEFAULTS.transactionMs),
-      expiryGraceSeconds: interval(["timeouts", "expiryGrace"], timeouts.expiryGrace, CONFIG_DEFAULTS.expiryGraceSeconds * 1000) / 1000,
-    },
-    executor: {
-      publishAddress: executorIn.publishAddress,
-      pullPolicy: executorIn.pullPolicy as ProviderConfig["executor"]["pullPolicy"],
-    },
-    charters: {
-      claimIntervalMs: chartersIn.claimInterval === undefined ? undefined : claimIntervalMs,
-      watchdogMarginSeconds: watchdogMarginMs === undefined ? undefined : watchdogMarginMs / 1000,
-      peerFetchDelayMs: chartersIn.peerFetchDelay === undefined ? undefined : interval(["charters", "peerFetchDelay"], chartersIn.peerFetchDelay, 0),
-    },
-    register: { enabled: (data.register?.enabled as boolean | undefined) ?? data.register !== undefined, stake: stakeWei },
-    dataDir: resolve(baseDir, String(data.dataDir)),
-  };
 }
 
 /**
@@ -272,6 +351,31 @@ export async function loadProviderKey(config: ProviderConfig, env: NodeJS.Proces
     return (await Wallet.fromEncryptedJson(json, password)) as Wallet;
   } catch {
     return fail("key.keystore", "the keystore does not open with that password");
+  }
+}
+
+/** For a relative path that was not found: where it was looked for. */
+function relativeNote(path: string, source: string): string {
+  return isAbsolute(path) ? "" : ` (relative paths are relative to the directory of ${source})`;
+}
+
+/** What the key settings name in the environment: a set variable holding a key, a set password variable. */
+function environmentIssues(
+  key: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  at: (path: PathSegment[], message: string, where?: "key" | "value") => void,
+): void {
+  if (typeof key.keyEnv === "string" && key.keystore === undefined) {
+    const value = env[key.keyEnv]?.trim();
+    if (!value) {
+      at(["key", "keyEnv"], `the environment variable ${key.keyEnv} is not set: export the provider's private key there (or an EnvironmentFile under systemd)`);
+    } else if (!/^(0x)?[0-9a-fA-F]{64}$/.test(value)) {
+      // Never echo the value: it may be a key with a typo.
+      at(["key", "keyEnv"], `${key.keyEnv} does not hold a private key (0x and 64 hex digits)`);
+    }
+  }
+  if (typeof key.keystore === "string" && typeof key.passwordEnv === "string" && env[key.passwordEnv] === undefined) {
+    at(["key", "passwordEnv"], `the environment variable ${key.passwordEnv} is not set: export the keystore's password there`);
   }
 }
 

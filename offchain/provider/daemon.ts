@@ -4,23 +4,29 @@
  * config → key → chain provider → deployment record → state → executor → p2p node (started before registration,
  * so a provider with no `announce` registers the addresses it really listens on) → ensureRegistered → watcher →
  * inventory → bid engine → charter manager → API. Tests inject the chain provider and the deployment record.
+ *
+ * What the world refuses at start-up names the config field it came from (`chain.rpcUrl (provider.yaml): cannot
+ * reach ...`); a stake that could not be placed does not stop the daemon: it is logged, shown in /status and retried
+ * (`StakeKeeper`).
  */
 import { join } from "node:path";
 import { Contract, JsonRpcProvider, Wallet, ZeroAddress } from "ethers";
 import type { Provider } from "ethers";
 import pino, { type Logger } from "pino";
 import { marketAbi } from "../chain/abis";
+import { formatTokens } from "../chain/units";
 import { readDeployment, type Tom3Deployment } from "../chain/addresses";
 import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../p2p";
 import { createApi, listenApi } from "./api";
 import { BidEngine } from "./bidengine";
 import { CharterManager, DEFAULT_WATCHDOG_MARGIN_SECONDS } from "./charters";
-import { loadProviderKey, ProviderConfigError, resolveCapacity, type ProviderConfig } from "./config";
+import { loadProviderKey, ProviderConfigError, ProviderConfigFieldError, resolveCapacity, type ProviderConfig } from "./config";
 import { DockerExecutor, type PullPolicy } from "./executor";
 import { Inventory } from "./inventory";
 import { createProviderMetrics, type ProviderMetrics } from "./metrics";
 import { createPricingStrategy } from "./pricing";
-import { ensureRegistered } from "./registration";
+import { capacityWarnings, measureHost } from "./host";
+import { ensureRegistered, StakeKeeper, type StakeStatus } from "./registration";
 import { SerialSigner } from "./signer";
 import { StateStore } from "./state";
 import { ChainWatcher } from "./watcher";
@@ -37,6 +43,14 @@ export interface ProviderDaemonOptions {
   charters?: { claimIntervalMs?: number; watchdogMarginSeconds?: number; peerFetchDelayMs?: number };
   /** API address (`host:port`, port 0 allowed); `config.endpoints.api` when left out; none when both are. */
   api?: string;
+  /** Retries of a stake that could not be placed: first after `initialDelayMs` (30 s), doubling up to `maxDelayMs`. */
+  stakeRetry?: { initialDelayMs?: number; maxDelayMs?: number };
+}
+
+/** Registration as the daemon last saw it, JSON-ready (the API's /status shows it; amounts in wei, as strings). */
+export interface RegistrationStatus {
+  enabled: boolean;
+  stake?: { configured: string; held: string; ok: boolean; problem?: string; code?: string; retryDelayMs?: number };
 }
 
 export type DaemonStatus = "stopped" | "starting" | "running" | "stopping";
@@ -53,6 +67,7 @@ export class ProviderDaemon {
   charters!: CharterManager;
   metrics!: ProviderMetrics;
   apiUrl: string | undefined;
+  stakeKeeper: StakeKeeper | undefined;
   private controller: AbortController | undefined;
   /** What to undo, newest first. */
   private readonly stops: (() => Promise<void> | void)[] = [];
@@ -64,6 +79,14 @@ export class ProviderDaemon {
 
   get address(): string {
     return this.wallet.address;
+  }
+
+  /** Registration and stake against the config; a short stake carries its problem and the next retry. */
+  registration(): RegistrationStatus {
+    const keeper = this.stakeKeeper;
+    if (!keeper) return { enabled: this.o.config.register.enabled };
+    const { configured, held, ...rest } = keeper.status;
+    return { enabled: true, stake: { ...rest, configured: String(configured), held: String(held), retryDelayMs: keeper.retryDelayMs } };
   }
 
   async start(): Promise<void> {
@@ -83,6 +106,7 @@ export class ProviderDaemon {
   private async startParts(): Promise<void> {
     const { config } = this.o;
     const key = await loadProviderKey(config, this.o.env);
+    if (!this.o.provider) await probeRpc(config.chain.rpcUrl, config.timeouts.rpcMs, config.source);
     const provider = this.o.provider ?? chainProvider(config.chain.rpcUrl);
     if (!this.o.provider) this.stops.unshift(() => provider.destroy());
     this.wallet = key.connect(provider);
@@ -120,7 +144,11 @@ export class ProviderDaemon {
       logger: log("p2p"),
     });
     this.node.store.load();
-    await this.node.start();
+    await this.node.start().catch((error: unknown) => {
+      throw new ProviderConfigFieldError("endpoints.listen", config.source, `cannot listen on ${config.endpoints.listen.join(", ") || "a free port"} (${reasonOf(error)})`, {
+        cause: error,
+      });
+    });
     this.stops.unshift(() => this.node.stop());
 
     if (config.register.enabled) {
@@ -131,9 +159,16 @@ export class ProviderDaemon {
               .map((a) => (a.includes("/p2p/") || !a.startsWith("/") ? a : `${a}/p2p/${this.node.peerId}`))
               .join(" ")
           : this.node.multiaddrs.join(" ");
-      const result = await ensureRegistered({ signer, registry: deployment.contracts.registry, endpoint, attributes: [...config.attributes.keys()], stake: config.register.stake });
-      if (result.registered) this.log.info({ endpoint, staked: String(result.staked) }, "registered as a provider");
+      const registration = { signer, registry: deployment.contracts.registry, stake: config.register.stake };
+      const result = await ensureRegistered({ ...registration, endpoint, attributes: [...config.attributes.keys()] });
+      if (result.registered) this.log.info({ endpoint }, "registered as a provider");
       if (result.updated) this.log.info({ endpoint }, "updated the registered endpoint and attributes");
+      const retry = { initialDelayMs: config.register.retryMs, ...this.o.stakeRetry };
+      const keeper = new StakeKeeper({ ...registration, ...retry, onStatus: (status) => this.logStake(status) }, result.stake);
+      this.stakeKeeper = keeper;
+      if (result.staked > 0n || !result.stake.ok) this.logStake(result.stake);
+      keeper.start();
+      this.stops.unshift(() => keeper.stop());
     }
 
     this.watcher = new ChainWatcher({
@@ -153,6 +188,9 @@ export class ProviderDaemon {
       const info = (await this.executor.docker.info()) as { NCPU?: number; MemTotal?: number };
       return { cpuMillis: info.NCPU ? info.NCPU * 1000 : undefined, memoryMiB: info.MemTotal ? Math.floor(info.MemTotal / 2 ** 20) : undefined };
     });
+    for (const warning of capacityWarnings(config.capacity, measureHost(config.dataDir))) {
+      this.log.warn({ field: warning.path }, `${warning.path} (${config.source}): ${warning.message}`);
+    }
     this.inventory = new Inventory(capacity, this.state);
     this.engine = new BidEngine({
       watcher: this.watcher,
@@ -212,8 +250,11 @@ export class ProviderDaemon {
         // Uploads go through the p2p node's checks into the same sink as a push (`onManifest` → charters.offer).
         node: this.node,
         chainId: deployment.chainId,
+        registration: () => this.registration(),
       });
-      const { server, url } = await listenApi(app, api);
+      const { server, url } = await listenApi(app, api).catch((error: unknown) => {
+        throw new ProviderConfigFieldError("endpoints.api", config.source, `cannot listen on ${api} (${reasonOf(error)})`, { cause: error });
+      });
       this.apiUrl = url;
       this.stops.unshift(
         () =>
@@ -238,6 +279,12 @@ export class ProviderDaemon {
       }
     }
     this.status = "stopped";
+  }
+
+  private logStake(status: StakeStatus): void {
+    const fields = { field: "register.stake", configured: String(status.configured), held: String(status.held), code: status.code };
+    if (status.ok) this.log.info(fields, `stake ${formatTokens(status.held)} in place (register.stake ${formatTokens(status.configured)})`);
+    else this.log.warn({ ...fields, retryInMs: this.stakeKeeper?.retryDelayMs }, `${status.problem}`);
   }
 
   /**
@@ -274,7 +321,24 @@ export class ProviderDaemon {
         },
       };
     }
-    return readDeployment((await provider.getNetwork()).chainId, chain.deploymentsDir);
+    const chainId = (await provider.getNetwork()).chainId;
+    const fail = (problem: string, cause?: unknown): never => {
+      throw new ProviderConfigFieldError("chain.deployments", this.o.config.source, problem, { cause });
+    };
+    let record: Tom3Deployment;
+    try {
+      record = readDeployment(chainId, chain.deploymentsDir);
+    } catch (error) {
+      return fail(`${(error as Error).message}; deploy with \`npm run deploy\` to this node, or give chain.contracts`, error);
+    }
+    const codes = await Promise.all([record.contracts.market, record.contracts.registry].map((a) => provider.getCode(a)));
+    if (codes.some((code) => code === "0x")) {
+      fail(
+        `the record for chain ${chainId} in ${chain.deploymentsDir} names contracts that ${this.o.config.chain.rpcUrl} does not have ` +
+          `(a restarted node?): deploy again with \`npm run deploy\`, or point chain.rpcUrl at the node it was deployed to`,
+      );
+    }
+    return record;
   }
 }
 
@@ -286,6 +350,39 @@ export class ProviderDaemon {
  */
 export function chainProvider(rpcUrl: string): JsonRpcProvider {
   return new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1, batchStallTime: 0 });
+}
+
+/**
+ * One `eth_chainId` round trip before anything else, so an unreachable node is one sentence naming the field (ethers
+ * would otherwise retry its network detection forever). Only http(s): the daemon's provider speaks JSON-RPC over HTTP.
+ */
+export async function probeRpc(rpcUrl: string, timeoutMs: number, source: string): Promise<void> {
+  if (!/^https?:/.test(rpcUrl)) return;
+  const fail = (problem: string, cause?: unknown): never => {
+    throw new ProviderConfigFieldError("chain.rpcUrl", source, `cannot reach ${rpcUrl} (${problem})`, { cause });
+  };
+  let response: Response;
+  try {
+    response = await fetch(rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (error) {
+    if ((error as Error).name === "TimeoutError") return fail(`no answer within ${timeoutMs / 1000} s; timeouts.rpc sets the limit`, error);
+    return fail(reasonOf(error), error);
+  }
+  const body = (await response.json().catch(() => undefined)) as { result?: unknown } | undefined;
+  if (typeof body?.result !== "string") fail(`HTTP ${response.status}, not a JSON-RPC answer to eth_chainId`);
+}
+
+/** A network error's short cause: `connect ECONNREFUSED`, `getaddrinfo ENOTFOUND`, `listen EADDRINUSE`. */
+function reasonOf(error: unknown): string {
+  const cause = ((error as { cause?: unknown }).cause ?? error) as NodeJS.ErrnoException & { errors?: NodeJS.ErrnoException[] };
+  const inner = cause.code === undefined && cause.errors?.[0] ? cause.errors[0] : cause;
+  if (inner.code) return [inner.syscall, inner.code].filter(Boolean).join(" ");
+  return (error as Error).message ?? String(error);
 }
 
 /** The entries of `o` that are set: a config's absent field must not override a default with `undefined`. */

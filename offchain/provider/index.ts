@@ -5,6 +5,8 @@
  */
 export * from "./bidengine";
 export * from "./config";
+export * from "./host";
+export * from "./init";
 export * from "./inventory";
 export * from "./metrics";
 export * from "./pricing";

@@ -346,6 +346,9 @@ export class Tom3Client {
   listProviders(parameters: actions.ListProvidersParameters = {}): Promise<actions.ListProvidersReturnType> {
     return actions.listProviders(this, parameters);
   }
+  transfer(parameters: actions.TransferParameters): Promise<actions.TransferReturnType> {
+    return actions.transfer(this, parameters);
+  }
 }
 
 function isSigner(runner: Signer | Provider): runner is Signer {

@@ -8,6 +8,7 @@ export * from "./extendDeployment";
 export * from "./getBalance";
 export * from "./getStatus";
 export * from "./listProviders";
+export * from "./transfer";
 export * from "./updateDeployment";
 export * from "./waitForAcknowledgements";
 export * from "./waitForMatches";

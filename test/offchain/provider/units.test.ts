@@ -114,9 +114,9 @@ describe("provider config", function () {
     expect(config.key).to.deep.include({ keyEnv: "TOM3_PROVIDER_KEY" });
     expect(config.capacity).to.deep.equal({ cpuMillis: 8000, memoryMiB: 16384, storageMiB: 204800, bandwidthMbps: 1000 });
     expect(config.attributes.get(id("region=eu-west"))).to.equal("region=eu-west");
-    expect(config.pricing).to.deep.equal({ strategy: "linear", cpu: 100n, memory: 20n, storage: 1n, bandwidth: 2n, marginBps: 1000, floor: 10n });
+    expect(config.pricing).to.deep.equal({ strategy: "linear", cpu: 100n, memory: 20n, storage: 1n, bandwidth: 1n, marginBps: 1000, floor: 10n });
     expect(config.timeouts).to.deep.equal({ rpcMs: 10_000, transactionMs: 120_000, expiryGraceSeconds: 300 });
-    expect(config.register).to.deep.equal({ enabled: true, stake: 1000n * 10n ** 18n });
+    expect(config.register).to.deep.equal({ enabled: true, stake: 1000n * 10n ** 18n, retryMs: 30_000 });
     expect(config.dataDir).to.equal("/etc/tom3/data");
     expect(config.charters).to.deep.equal({ claimIntervalMs: 3_600_000, watchdogMarginSeconds: 60, peerFetchDelayMs: 5_000 });
   });
@@ -142,11 +142,12 @@ describe("provider config", function () {
       .replace("keyEnv: TOM3_PROVIDER_KEY", "privateKey: 0xabc")
       .replace("confirmations: 2 ", "confirmations: two ");
     const report = refused(text);
-    expect(report).to.contain("provider.yaml:12:18: chain.confirmations: must be integer");
-    expect(report).to.match(/provider\.yaml:19:3: key\.privateKey: unknown key/);
+    const line = (needle: string) => text.split("\n").findIndex((l) => l.includes(needle)) + 1;
+    expect(report).to.contain(`provider.yaml:${line("confirmations: two")}:18: chain.confirmations: must be integer`);
+    expect(report).to.match(new RegExp(`provider\\.yaml:${line("privateKey:")}:3: key\\.privateKey: unknown key`));
     expect(report).not.to.match(/\n\s+at /);
     const units = refused(example.replace("memory: 16Gi", "memory: 16GB"));
-    expect(units).to.match(/^provider\.yaml:38:11: capacity\.memory: /);
+    expect(units).to.match(new RegExp(`^provider\\.yaml:${line("memory: 16GB")}:11: capacity\\.memory: `));
   });
 
   it("needs a key source, and reads the key from the environment only", async function () {
