@@ -166,7 +166,8 @@ describe("DockerExecutor (real Docker engine)", function () {
       await expectExecutorError(executor.run(workload(202, parsed)), "INVALID_REQUEST");
     });
 
-    it("rolls out a new version (new containers first, then the old removed) and keeps the old one on failure", async () => {
+    it("rolls out a new version on the same host port, and keeps the old one running on failure", async () => {
+      const port = b.endpoints[0].hostPort;
       const broken = helloManifest("", (t) => t.replace("image: tom3/api:local", "image: tom3/absent:nope"));
       const failed = await expectExecutorError(executor.rollout(workload(202, broken)), "ROLLOUT_FAILED");
       expect(((failed.cause as ExecutorError).code)).to.equal("IMAGE_UNAVAILABLE");
@@ -178,8 +179,11 @@ describe("DockerExecutor (real Docker engine)", function () {
       expect(rolled.version).to.equal(next.version);
       const after = (await executor.list()).find((c) => c.charterId === "202")!;
       expect(after.versions).to.deep.equal([next.version]);
-      const page = await httpGet(rolled.endpoints[0].hostPort);
+      // The service keeps its address: the new version publishes on the port the old one had.
+      expect(rolled.endpoints.map((e) => [e.service, e.port, e.hostPort])).to.deep.equal([["web", 8080, port]]);
+      const page = await httpGet(port);
       expect(page.status).to.equal(200);
+      expect(page.body).to.include("bonjour");
       b = rolled;
     });
 
