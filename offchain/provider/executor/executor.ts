@@ -297,7 +297,10 @@ export class DockerExecutor {
   }
 
   /** The recent output of a charter's containers. */
-  async logs(charterId: string | number | bigint, options: { tail?: number; since?: number } = {}): Promise<LogEntry[]> {
+  async logs(
+    charterId: string | number | bigint,
+    options: { tail?: number; since?: number | string; timestamps?: boolean } = {},
+  ): Promise<LogEntry[]> {
     const containers = await this.requireCharter(String(charterId));
     return Promise.all(
       containers.map(async (c) => {
@@ -307,7 +310,9 @@ export class DockerExecutor {
             stderr: true,
             follow: false,
             tail: options.tail ?? 100,
-            since: options.since ?? 0,
+            // The engine takes "seconds.nanoseconds"; the typings say number.
+            since: (options.since ?? 0) as number,
+            timestamps: options.timestamps ?? false,
             abortSignal: signal,
           }),
         );

@@ -130,7 +130,8 @@ describe("sdk: a deployment's life cycle", function () {
 
   it("shows the deployment's status: orders, charters, accrual", async function () {
     await increaseTime(m, 100);
-    const { deployments } = await getStatus(client);
+    // The providers' endpoints here are example names: no API is asked (serviceEndpoints: false).
+    const { deployments } = await getStatus(client, { serviceEndpoints: false });
     expect(deployments).to.have.length(1);
     const [status] = deployments;
     expect(status).to.deep.include({ deploymentId, owner: m.tenant.address, open: true });
@@ -144,9 +145,11 @@ describe("sdk: a deployment's life cycle", function () {
 
     const byId = await getStatus(client, {
       deploymentId,
-      serviceEndpoints: async () => ["http://203.0.113.9:80"],
+      serviceEndpoints: async () => [{ service: "web", replica: 0, port: 8080, as: 80, url: "http://203.0.113.9:32839" }],
     });
-    expect(byId.deployments[0].charters[0].serviceEndpoints).to.deep.equal(["http://203.0.113.9:80"]);
+    expect(byId.deployments[0].charters[0].serviceEndpoints).to.deep.equal([
+      { service: "web", replica: 0, port: 8080, as: 80, url: "http://203.0.113.9:32839" },
+    ]);
   });
 
   it("updates the deployment to a new version and re-delivers it", async function () {
@@ -163,7 +166,7 @@ describe("sdk: a deployment's life cycle", function () {
   });
 
   it("extends the charter and the deployment, depositing only when short", async function () {
-    const before = (await client.getStatus({ deploymentId })).deployments[0].charters[0].endsAt;
+    const before = (await client.getStatus({ deploymentId, serviceEndpoints: false })).deployments[0].charters[0].endsAt;
     const extended = await client.extendCharter({ charterId: orderId, by: 600 });
     expect(extended.endsAt).to.equal(before + 600n);
     expect(extended.locked).to.equal(100n * 600n);
@@ -186,7 +189,7 @@ describe("sdk: a deployment's life cycle", function () {
     const [available, locked] = await m.market.balanceOf(m.tenant.address);
     expect(locked).to.equal(0n);
     expect(available).to.be.greaterThan(0n);
-    const status = (await client.getStatus({ deploymentId })).deployments[0];
+    const status = (await client.getStatus({ deploymentId, serviceEndpoints: false })).deployments[0];
     expect(status.open).to.equal(false);
     expect(status.charters[0]).to.deep.include({ state: "Closed", closeReason: "ClosedByTenant" });
     expect(events.map((e) => e.type)).to.include.members(["charterClosed", "deploymentClosed"]);
