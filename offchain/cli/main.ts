@@ -16,11 +16,13 @@ import { createClient, defaultDeploymentsDir, defaultRpcUrl, DEFAULT_KEY_ENV } f
 import type { GlobalOptions } from "./context";
 import { CliError, describeFailure } from "./errors";
 import { price, progressLine, toJsonText, tokens, when } from "./output";
+import { serviceLine, serviceUrls, settleUnmatched, waitForRollout } from "./services";
 
-/** What a command produced: the JSON document, and the lines printed without --json. */
+/** What a command produced: the JSON document, the lines printed without --json, and its exit code (default 0). */
 interface Result {
   json: unknown;
   text: string[];
+  exitCode?: number;
 }
 
 interface Io {
@@ -38,12 +40,14 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
   // What to undo when the command ends: providers to destroy, a p2p node to stop.
   const cleanups: (() => Promise<void>)[] = [];
   let json = argv.includes("--json");
+  let exitCode = 0;
   const program = buildProgram(io, cleanups, (result) => {
     io.stdout(json ? `${toJsonText(result.json)}\n` : result.text.map((line) => `${line}\n`).join(""));
+    exitCode = result.exitCode ?? 0;
   });
   try {
     await program.parseAsync([...argv]);
-    return 0;
+    return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander printed the message (or the help) already.
@@ -79,6 +83,8 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
   const globals = (): GlobalOptions => program.opts() as GlobalOptions;
   const onProgress = (event: Tom3ProgressEvent): void => {
     if (globals().quiet) return;
+    // The countdown is for a person watching; a --json run is read by a program.
+    if (event.type === "biddingWindow" && globals().json) return;
     const line = progressLine(event);
     if (line !== undefined) io.stderr(`${line}\n`);
   };
@@ -105,9 +111,10 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
     .option("--no-deliver", "stop once the orders are matched (do not send the workload)")
     .option("--no-permit", "deposit with approve + deposit instead of a permit signature")
     .option("--timeout <duration>", "how long to wait for matches after the window closes, and for acknowledgements")
+    .option("--keep-open", "leave an order that got no bid open (default: cancel it, so its escrow is unlocked)")
     .addOption(deliveryOption())
     .action(
-      action(async (file: string, options: { wait: boolean; deliver: boolean; permit: boolean; timeout?: string; delivery: DeliveryTransport }) => {
+      action(async (file: string, options: { wait: boolean; deliver: boolean; permit: boolean; timeout?: string; keepOpen?: boolean; delivery: DeliveryTransport }) => {
         const text = readText(file);
         await parseText(text, file); // refuse a bad manifest before connecting anywhere
         const timeoutMs = options.timeout ? durationOption("--timeout", options.timeout) * 1000 : undefined;
@@ -128,12 +135,35 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         ];
         if (!options.wait) return { json, text: text_ };
 
-        const matches = await tom3.waitForMatches({ orderIds: deployed.orders.map((o) => o.orderId), timeoutMs });
+        const matches = await tom3.waitForMatches({
+          orderIds: deployed.orders.map((o) => o.orderId),
+          timeoutMs,
+          fromBlock: deployed.blockNumber,
+        });
         json.matched = matches.matched;
-        json.unmatched = matches.unmatched;
         for (const m of matches.matched) text_.push(`charter ${m.charterId}: ${m.provider} at ${price(m.pricePerSecond)}`);
-        for (const u of matches.unmatched) text_.push(`order ${u.orderId}: not matched (${u.reason})`);
-        if (!options.deliver || matches.matched.length === 0) return { json, text: text_ };
+        const settled = await settleUnmatched(tom3, matches.unmatched, deployed.orders, Boolean(options.keepOpen));
+        json.unmatched = settled.reports;
+        text_.push(...settled.lines);
+        // Nothing matched: nothing runs, so the deploy failed (exit 1), with each provider's reason above.
+        if (matches.matched.length === 0) {
+          text_.push(
+            `deployment ${deployed.deploymentId}: nothing runs. Check the reasons above, change the manifest ` +
+              `(maxPricePerSecond, resources, attributes) and deploy again` +
+              (options.keepOpen ? ", or wait for a bid on the open order" : ""),
+          );
+          return { json, text: text_, exitCode: 1 };
+        }
+        const partial = (done: string[]): Result => {
+          if (matches.unmatched.length === 0) return { json, text: done };
+          const missing = settled.reports.map((r) => `group ${r.group} (${r.services.join(", ")})`).join(", ");
+          done.push(
+            `deployment ${deployed.deploymentId}: partly running; not running: ${missing}. Keep it as it is, or ` +
+              `close it (tom3 close ${deployed.deploymentId}) and deploy again with a manifest a provider bids on`,
+          );
+          return { json, text: done, exitCode: 1 };
+        };
+        if (!options.deliver) return partial(text_);
 
         const charterIds = matches.matched.map((m) => m.charterId);
         const delivery = await tom3.deliverWorkload({
@@ -149,7 +179,12 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         json.unacknowledged = acks.unacknowledged;
         for (const a of acks.acknowledged) text_.push(`charter ${a.charterId}: running until ${when(a.endsAt)}`);
         for (const u of acks.unacknowledged) text_.push(`charter ${u.charterId}: not acknowledged (${u.reason})`);
-        return { json, text: text_ };
+        if (acks.acknowledged.length > 0) {
+          const urls = await serviceUrls(tom3, deployed.deploymentId);
+          json.services = urls.services;
+          text_.push(...urls.services.map((u) => serviceLine(u)), ...urls.problems);
+        }
+        return partial(text_);
       }),
     );
 
@@ -168,6 +203,10 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         const text: string[] = [];
         for (const d of status.deployments) {
           text.push(`deployment ${d.deploymentId}: ${d.open ? "open" : `closed ${when(d.closedAt)}`}, version ${d.version}`);
+          for (const c of d.charters) {
+            text.push(...(c.serviceEndpoints ?? []).map((e) => serviceLine(e, "  ")));
+            if (c.serviceEndpointsError) text.push(`  charter ${c.charterId}: no service URL: ${c.serviceEndpointsError}`);
+          }
           for (const o of d.orders) text.push(`  order ${o.orderId}: ${o.state}, max ${price(o.maxPricePerSecond)}, ${o.duration} s`);
           for (const c of d.charters) {
             text.push(
@@ -188,13 +227,16 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
     .argument("<deployment>", "deployment id")
     .argument("<manifest>", "the new manifest file")
     .option("--no-deliver", "only put the new version on chain")
+    .option("--timeout <duration>", "how long to wait for the providers to run the new version (default 2m)")
     .addOption(deliveryOption())
     .action(
-      action(async (id: string, file: string, options: { deliver: boolean; delivery: DeliveryTransport }) => {
+      action(async (id: string, file: string, options: { deliver: boolean; timeout?: string; delivery: DeliveryTransport }) => {
         const deploymentId = idArgument("deployment", id);
         const text = readText(file);
         await parseText(text, file);
+        const timeoutMs = (options.timeout ? durationOption("--timeout", options.timeout) : 120) * 1000;
         const tom3 = await client(true, options.deliver && options.delivery);
+        const before = options.deliver ? await serviceUrls(tom3, deploymentId) : undefined;
         const result = await tom3.updateDeployment({
           deploymentId,
           manifest: text,
@@ -202,13 +244,13 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
           deliver: options.deliver,
           transport: options.delivery,
         });
-        return {
-          json: result,
-          text: [
-            `deployment ${deploymentId}: version ${result.previousVersion} -> ${result.version}`,
-            ...(result.delivery?.delivered ?? []).map((d) => `delivered to ${d.provider} via ${d.endpoint}`),
-          ],
-        };
+        const lines = [
+          `deployment ${deploymentId}: version ${result.previousVersion} -> ${result.version}`,
+          ...(result.delivery?.delivered ?? []).map((d) => `delivered to ${d.provider} via ${d.endpoint}`),
+        ];
+        if (!before) return { json: result, text: lines };
+        const rollout = await waitForRollout(tom3, deploymentId, result.version, before.services, timeoutMs);
+        return { json: { ...result, services: rollout.services }, text: [...lines, ...rollout.lines], exitCode: rollout.ok ? 0 : 1 };
       }),
     );
 
@@ -255,6 +297,69 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         };
       }),
     );
+
+  program
+    .command("cancel")
+    .description("cancel an open order of yours (one that got no bid): its escrow goes back to your available balance")
+    .argument("<order>", "order id")
+    .action(
+      action(async (id: string) => {
+        const orderId = idArgument("order", id);
+        const tom3 = await client(true);
+        const result = await tom3.cancelOrder({ orderId });
+        return {
+          json: result,
+          text: [
+            `order ${orderId}: cancelled, ${tokens(result.unlocked)} went back to your available balance`,
+            `available: ${tokens(result.available)}`,
+            `locked: ${tokens(result.locked)}`,
+          ],
+        };
+      }),
+    );
+
+  program
+    .command("logs")
+    .description("print the output of a deployment's containers, each line prefixed by its service (signed as the tenant)")
+    .argument("<deployment>", "deployment id")
+    .argument("[service]", "only this service")
+    .option("-f, --follow", "keep printing new lines until Ctrl-C")
+    .option("--charter <id>", "only this charter of the deployment (default: every running one)")
+    .option("--tail <lines>", "lines per container to start with", "100")
+    .action(async (id: string, service: string | undefined, options: { follow?: boolean; charter?: string; tail: string }) => {
+      const deploymentId = idArgument("deployment", id);
+      const charterIds = options.charter === undefined ? undefined : [idArgument("--charter", options.charter)];
+      if (!/^\d{1,6}$/.test(options.tail)) throw new CliError(`--tail: "${options.tail}" is not a number of lines`, true);
+      const tom3 = await client(true);
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      if (options.follow) process.once("SIGINT", onSignal);
+      const json = globals().json;
+      const width = { n: 0 };
+      try {
+        const result = await tom3.getLogs({
+          deploymentId,
+          service,
+          charterIds,
+          tail: Number(options.tail),
+          follow: options.follow,
+          signal: stop.signal,
+          onLine: json
+            ? undefined
+            : (line) => {
+                width.n = Math.max(width.n, line.service.length);
+                io.stdout(`${line.service.padEnd(width.n)} | ${line.text}\n`);
+              },
+        });
+        for (const source of result.charters) {
+          if (source.error) io.stderr(`charter ${source.charterId}: ${source.error}\n`);
+        }
+        if (json) io.stdout(`${toJsonText(result)}\n`);
+        if (result.charters.every((c) => c.error)) throw new CliError(`no provider of deployment ${deploymentId} gave its logs (see above)`);
+      } finally {
+        process.off("SIGINT", onSignal);
+      }
+    });
 
   // ---------------------------------------------------------------- providers and money
 

@@ -346,6 +346,15 @@ export class Tom3Client {
   listProviders(parameters: actions.ListProvidersParameters = {}): Promise<actions.ListProvidersReturnType> {
     return actions.listProviders(this, parameters);
   }
+  cancelOrder(parameters: actions.CancelOrderParameters): Promise<actions.CancelOrderReturnType> {
+    return actions.cancelOrder(this, parameters);
+  }
+  getBidDecisions(parameters: actions.GetBidDecisionsParameters): Promise<actions.GetBidDecisionsReturnType> {
+    return actions.getBidDecisions(this, parameters);
+  }
+  getLogs(parameters: actions.GetLogsParameters): Promise<actions.GetLogsReturnType> {
+    return actions.getLogs(this, parameters);
+  }
 }
 
 function isSigner(runner: Signer | Provider): runner is Signer {

@@ -70,8 +70,37 @@ export interface ServiceEndpoint {
   url: string;
 }
 
+/** What a provider reports about one of its charters (`GET /charters/:id`, the part a tenant acts on). */
+export interface CharterReport {
+  charterId: string;
+  /** waiting, starting, running, closed, failed. */
+  phase: string;
+  /** The version it runs (or last tried). */
+  version?: string;
+  endpoints: ServiceEndpoint[];
+  /** Why it is not running the deployment's version (a refused workload, a failed rollout...). */
+  code?: string;
+  reason?: string;
+}
+
+/** A charter as its provider reports it. */
+export async function fetchCharterReport(api: string, charterId: bigint, signal?: AbortSignal): Promise<CharterReport> {
+  const c = await providerApiGet<Omit<CharterReport, "endpoints"> & { endpoints?: (ServiceEndpoint & { hostPort: number })[] }>(
+    api,
+    `/charters/${charterId}`,
+    { signal },
+  );
+  return {
+    charterId: c.charterId,
+    phase: c.phase,
+    version: c.version,
+    code: c.code,
+    reason: c.reason,
+    endpoints: (c.endpoints ?? []).map(({ service, replica, port, as, url }) => ({ service, replica, port, as, url })),
+  };
+}
+
 /** The published services of a charter, from its provider's `GET /charters/:id`. */
 export async function fetchServiceEndpoints(api: string, charterId: bigint, signal?: AbortSignal): Promise<ServiceEndpoint[]> {
-  const charter = await providerApiGet<{ endpoints?: (ServiceEndpoint & { hostPort: number })[] }>(api, `/charters/${charterId}`, { signal });
-  return (charter.endpoints ?? []).map(({ service, replica, port, as, url }) => ({ service, replica, port, as, url }));
+  return (await fetchCharterReport(api, charterId, signal)).endpoints;
 }
