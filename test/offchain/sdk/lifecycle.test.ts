@@ -17,7 +17,7 @@ import type { Tom3ProgressEvent } from "../../../offchain/sdk";
 import { parseManifest } from "../../../offchain/manifest";
 import { REPO_ROOT, startLocalChain } from "../../harness/local-chain";
 import type { LocalChain } from "../../harness/local-chain";
-import { acknowledge, bid, increaseTime, setUpMarket } from "./helpers";
+import { acknowledge, bid, increaseTime, providerApi, setUpMarket } from "./helpers";
 import type { Market } from "./helpers";
 
 const HELLO = readFileSync(join(REPO_ROOT, "examples", "hello.yaml"), "utf8");
@@ -112,7 +112,7 @@ describe("sdk: a deployment's life cycle", function () {
     const error = await deliverWorkload(nowhere, { deploymentId, manifest: HELLO }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(Tom3DeliveryError);
     expect((error as Error).message).to.match(/could not deliver deployment \d+ to provider 0x[0-9a-fA-F]{40} \(charter/);
-    expect((error as Error).message).to.include("https://provider-1.example: no delivery transport");
+    expect((error as Error).message).to.include(`${providerApi(1)}: no delivery transport`);
   });
 
   it("waits for the provider's acknowledgement, with a default timeout", async function () {
@@ -130,8 +130,8 @@ describe("sdk: a deployment's life cycle", function () {
 
   it("shows the deployment's status: orders, charters, accrual", async function () {
     await increaseTime(m, 100);
-    // The providers' endpoints here are example names: no API is asked (serviceEndpoints: false).
-    const { deployments } = await getStatus(client, { serviceEndpoints: false });
+    // The providers' APIs here answer nothing: the status says why a charter has no service URL.
+    const { deployments } = await getStatus(client);
     expect(deployments).to.have.length(1);
     const [status] = deployments;
     expect(status).to.deep.include({ deploymentId, owner: m.tenant.address, open: true });
@@ -141,7 +141,9 @@ describe("sdk: a deployment's life cycle", function () {
     expect(charter.pricePerSecond).to.equal(100n);
     expect(charter.accrued).to.be.at.least(100n * 100n);
     expect(charter.claimable).to.equal(charter.accrued);
-    expect(charter.providerEndpoint).to.include("https://provider-1.example");
+    expect(charter.providerEndpoint).to.include(providerApi(1));
+    expect(charter.serviceEndpoints).to.equal(undefined);
+    expect(charter.serviceEndpointsError).to.match(/^http:\/\/127\.0\.0\.1:2 did not answer \(.*ECONNREFUSED/);
 
     const byId = await getStatus(client, {
       deploymentId,
