@@ -152,12 +152,21 @@ dataDir: ${tempDir()}
     expect((await fetch(charter.serviceEndpoints[0].url)).status).to.equal(200);
   });
 
-  it("update keeps the URL: the new version answers at the same address, and the CLI says so", async function () {
+  it("update keeps the URL: the new version answers at the same address, and the CLI says so; logs --follow sees it start", async function () {
+    const following = startCli(["logs", deploymentId, "--follow"], env);
+    await eventually(() => following.output().stdout.includes("web | web started, greeting hello"), 30_000, "the first lines");
     const updated = await runCli(["update", deploymentId, helloVariant("bonjour")], env);
     expect(updated.code, updated.stderr).to.equal(0);
     expect(updated.stdout).to.include(`service web: ${serviceUrl} (port 80), unchanged`);
     const page = await fetch(serviceUrl);
     expect(await page.text()).to.include("Greeting: <b>bonjour</b>");
+    // --follow printed the new container's first line, once, and Ctrl-C ends it cleanly.
+    await eventually(() => following.output().stdout.includes("web | web started, greeting bonjour"), 30_000, "the new version's line");
+    following.interrupt();
+    const followed = await following.done;
+    expect(followed.code, followed.stderr).to.equal(0);
+    expect(followed.stdout.match(/web started, greeting hello/g)).to.have.length(1);
+    expect(followed.stdout.match(/web started, greeting bonjour/g)).to.have.length(1);
   });
 
   it("logs prints the containers' lines prefixed by service, signed as the tenant", async function () {

@@ -38,6 +38,8 @@ export const STACK_LINE = /^\s+at .+[:(]/m;
 export interface RunningCli {
   output(): CliRun;
   done: Promise<CliRun>;
+  /** Ctrl-C: SIGINT to the process. */
+  interrupt(): void;
 }
 
 /** Like `runCli`, but the output can be read while it runs (a countdown, a wait for a line). */
@@ -55,5 +57,5 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
     child.once("error", reject);
     child.once("close", (code) => resolve({ ...run, code }));
   });
-  return { output: () => ({ ...run }), done };
+  return { output: () => ({ ...run }), done, interrupt: () => void child.kill("SIGINT") };
 }
