@@ -27,7 +27,7 @@ export interface Market {
  * The API URL provider `i` registers: a loopback port nothing listens on, so a client that asks it (service URLs,
  * decisions) gets "did not answer" at once and no traffic leaves the machine.
  */
-export const providerApi = (i: number): string => `http://127.0.0.1:${1 + i}`;
+export const providerApi = (i: number): string => `http://127.0.0.1:${2 + i}`; // fetch refuses port 1 ("bad port")
 
 /**
  * Fund the tenant (account 1) and `providerCount` providers (accounts 2..) from the deployer, and register and

@@ -143,7 +143,7 @@ describe("sdk: a deployment's life cycle", function () {
     expect(charter.claimable).to.equal(charter.accrued);
     expect(charter.providerEndpoint).to.include(providerApi(1));
     expect(charter.serviceEndpoints).to.equal(undefined);
-    expect(charter.serviceEndpointsError).to.match(/^http:\/\/127\.0\.0\.1:2 did not answer \(.*ECONNREFUSED/);
+    expect(charter.serviceEndpointsError).to.match(/^http:\/\/127\.0\.0\.1:3 did not answer \(.*ECONNREFUSED/);
 
     const byId = await getStatus(client, {
       deploymentId,
@@ -207,5 +207,21 @@ describe("sdk: a deployment's life cycle", function () {
     expect(matched).to.deep.equal([]);
     expect(unmatched).to.deep.equal([{ orderId: orders[0].orderId, reason: "noBids", cancelledByUs: true }]);
     expect((await m.market.order(orders[0].orderId)).state).to.equal(3n); // Cancelled
+
+    // Why nobody bid: every registered provider is asked; these announce an API that does not answer.
+    const { decisions } = await client.getBidDecisions({ orderId: orders[0].orderId });
+    expect(decisions.map((d) => [d.provider, d.kind])).to.have.deep.members(m.providers.map((p) => [p.address, "unreachable"]));
+    for (const d of decisions) expect(d.reason).to.match(/^http:\/\/127\.0\.0\.1:\d did not answer \(.*ECONNREFUSED/);
+  });
+
+  it("cancels an open order, unlocking what it held, and refuses one that is not open", async function () {
+    const { orders } = await client.deployManifest({ manifest: HELLO });
+    const [, lockedBefore] = (await m.market.balanceOf(m.tenant.address)) as [bigint, bigint];
+    const cancelled = await client.cancelOrder({ orderId: orders[0].orderId });
+    expect(cancelled.unlocked).to.equal(orders[0].spec.maxPricePerSecond * orders[0].spec.duration);
+    expect(cancelled.locked).to.equal(lockedBefore - cancelled.unlocked);
+    const again = await client.cancelOrder({ orderId: orders[0].orderId }).catch((e: unknown) => e);
+    expect(again).to.be.instanceOf(Tom3InputError);
+    expect((again as Error).message).to.equal(`order ${orders[0].orderId} is cancelled, not open: nothing to cancel`);
   });
 });
