@@ -18,11 +18,15 @@ import { CliError, describeFailure } from "./errors";
 import { price, progressLine, toJsonText, tokens, when } from "./output";
 import { serviceLine, serviceUrls, settleUnmatched, waitForRollout } from "./services";
 
-/** What a command produced: the JSON document, the lines printed without --json, and its exit code (default 0). */
+/**
+ * What a command produced: the JSON document and the lines printed without --json. `failed`: the command did its
+ * part but the outcome is not what was asked (nothing matched, a rollout did not finish): one sentence, printed on
+ * stderr as `error: ...` (and as the JSON's `error`), and exit code 1.
+ */
 interface Result {
   json: unknown;
   text: string[];
-  exitCode?: number;
+  failed?: { name: string; message: string };
 }
 
 interface Io {
@@ -42,8 +46,10 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
   let json = argv.includes("--json");
   let exitCode = 0;
   const program = buildProgram(io, cleanups, (result) => {
-    io.stdout(json ? `${toJsonText(result.json)}\n` : result.text.map((line) => `${line}\n`).join(""));
-    exitCode = result.exitCode ?? 0;
+    const document = result.failed ? { ...(result.json as object), error: result.failed } : result.json;
+    io.stdout(json ? `${toJsonText(document)}\n` : result.text.map((line) => `${line}\n`).join(""));
+    if (result.failed) io.stderr(`error: ${result.failed.message}\n`);
+    exitCode = result.failed ? 1 : 0;
   });
   try {
     await program.parseAsync([...argv]);
@@ -147,21 +153,18 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         text_.push(...settled.lines);
         // Nothing matched: nothing runs, so the deploy failed (exit 1), with each provider's reason above.
         if (matches.matched.length === 0) {
-          text_.push(
-            `deployment ${deployed.deploymentId}: nothing runs. Check the reasons above, change the manifest ` +
-              `(maxPricePerSecond, resources, attributes) and deploy again` +
-              (options.keepOpen ? ", or wait for a bid on the open order" : ""),
-          );
-          return { json, text: text_, exitCode: 1 };
+          const message =
+            `deployment ${deployed.deploymentId}: nothing runs, no provider bid. Check the reasons above, change the ` +
+            `manifest (maxPricePerSecond, resources, attributes) and deploy again`;
+          return { json, text: text_, failed: { name: "Tom3NotMatched", message } };
         }
         const partial = (done: string[]): Result => {
           if (matches.unmatched.length === 0) return { json, text: done };
           const missing = settled.reports.map((r) => `group ${r.group} (${r.services.join(", ")})`).join(", ");
-          done.push(
-            `deployment ${deployed.deploymentId}: partly running; not running: ${missing}. Keep it as it is, or ` +
-              `close it (tom3 close ${deployed.deploymentId}) and deploy again with a manifest a provider bids on`,
-          );
-          return { json, text: done, exitCode: 1 };
+          const message =
+            `deployment ${deployed.deploymentId} runs in part; not running: ${missing}. Keep it as it is, or ` +
+            `close it (tom3 close ${deployed.deploymentId}) and deploy again with a manifest a provider bids on`;
+          return { json, text: done, failed: { name: "Tom3PartlyMatched", message } };
         };
         if (!options.deliver) return partial(text_);
 
@@ -250,7 +253,13 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         ];
         if (!before) return { json: result, text: lines };
         const rollout = await waitForRollout(tom3, deploymentId, result.version, before.services, timeoutMs);
-        return { json: { ...result, services: rollout.services }, text: [...lines, ...rollout.lines], exitCode: rollout.ok ? 0 : 1 };
+        return {
+          json: { ...result, services: rollout.services },
+          text: [...lines, ...rollout.lines],
+          ...(rollout.ok
+            ? {}
+            : { failed: { name: "Tom3RolloutIncomplete", message: `version ${result.version} does not run on every charter yet (see above); check again with tom3 status --deployment ${deploymentId}` } }),
+        };
       }),
     );
 
@@ -323,7 +332,7 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
     .description("print the output of a deployment's containers, each line prefixed by its service (signed as the tenant)")
     .argument("<deployment>", "deployment id")
     .argument("[service]", "only this service")
-    .option("-f, --follow", "keep printing new lines until Ctrl-C")
+    .option("-f, --follow", "keep printing new lines until Ctrl-C (with --json: one JSON object per line)")
     .option("--charter <id>", "only this charter of the deployment (default: every running one)")
     .option("--tail <lines>", "lines per container to start with", "100")
     .action(async (id: string, service: string | undefined, options: { follow?: boolean; charter?: string; tail: string }) => {
@@ -344,8 +353,11 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
           tail: Number(options.tail),
           follow: options.follow,
           signal: stop.signal,
+          // --json --follow: one JSON object per line (NDJSON), as lines arrive.
           onLine: json
-            ? undefined
+            ? options.follow
+              ? (line) => io.stdout(`${JSON.stringify({ ...line, charterId: String(line.charterId) })}\n`)
+              : undefined
             : (line) => {
                 width.n = Math.max(width.n, line.service.length);
                 io.stdout(`${line.service.padEnd(width.n)} | ${line.text}\n`);
@@ -354,7 +366,7 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         for (const source of result.charters) {
           if (source.error) io.stderr(`charter ${source.charterId}: ${source.error}\n`);
         }
-        if (json) io.stdout(`${toJsonText(result)}\n`);
+        if (json && !options.follow) io.stdout(`${toJsonText(result)}\n`);
         if (result.charters.every((c) => c.error)) throw new CliError(`no provider of deployment ${deploymentId} gave its logs (see above)`);
       } finally {
         process.off("SIGINT", onSignal);

@@ -10,7 +10,7 @@ import { expect } from "chai";
 import { ProviderDaemon, parseProviderConfig } from "../../offchain/provider";
 import { buildSampleImages } from "../../offchain/provider/executor";
 import { REPO_ROOT, startLocalChain, type LocalChain } from "../harness/local-chain";
-import { runCli, startCli, type CliRun } from "../offchain/cli/helpers";
+import { STACK_LINE, runCli, startCli, type CliRun } from "../offchain/cli/helpers";
 import { cleanUp, leftovers } from "../offchain/provider/executor/helpers";
 import { eventually, tempDir } from "../offchain/provider/helpers";
 import { increaseTime, setUpMarket, type Market } from "../offchain/sdk/helpers";
@@ -205,7 +205,8 @@ dataDir: ${tempDir()}
     expect(run.stdout, run.stdout).to.include(`order ${orderId} (group eu: api, web): no provider bid`);
     expect(run.stdout).to.include(`  ${providerAddress}: declined: ${decline.reason} (${decline.code})`);
     expect(run.stdout).to.match(new RegExp(`order ${orderId} cancelled: 3600 wei went back to your available balance \\(available .+, locked 0 TOM3\\)`));
-    expect(run.stdout).to.match(/nothing runs\. Check the reasons above/);
+    expect(run.stderr).to.match(/^error: deployment \d+: nothing runs, no provider bid\. Check the reasons above, change the manifest \(maxPricePerSecond, resources, attributes\) and deploy again$/m);
+    expect(run.stderr).to.not.match(STACK_LINE);
     const [, locked] = (await m.market.balanceOf(m.tenant.address)) as [bigint, bigint];
     expect(locked).to.equal(0n);
   });

@@ -150,7 +150,7 @@ describe("cli: against a local chain", function () {
       expect(run.stdout).to.match(new RegExp(`  ${p.address}: no answer \\(${providerApi(i).replace(/[.:/]/g, "\\$&")} did not answer`));
     }
     expect(run.stdout).to.include(`  order ${us} stays open and keeps 180000 wei locked; cancel it with: tom3 cancel ${us}`);
-    expect(run.stdout).to.match(/partly running; not running: group us \(api\)\. Keep it as it is, or close it \(tom3 close \d+\)/);
+    expect(run.stderr).to.match(/^error: deployment \d+ runs in part; not running: group us \(api\)\. Keep it as it is, or close it \(tom3 close \d+\) and deploy again with a manifest a provider bids on$/m);
     expect(((await m.market.balanceOf(m.tenant.address)) as bigint[])[1]).to.be.greaterThan(0n);
 
     const cancelled = await runCli(["cancel", String(us)], env);
