@@ -174,6 +174,9 @@ dataDir: ${tempDir()}
     expect(logs.code, logs.stderr).to.equal(0);
     expect(logs.stdout).to.include("web | web started, greeting bonjour");
     expect(logs.stdout).not.to.match(/^api /m);
+    const typo = await runCli(["logs", deploymentId, "wbe"], env);
+    expect(typo.code).to.equal(1);
+    expect(typo.stderr).to.equal(`error: service "wbe" does not run in deployment ${deploymentId} (its services: api, web)\n`);
     // Another key is not the tenant: the provider refuses it, and the CLI says so.
     const stranger = await runCli(["logs", deploymentId, "--charter", String(charterId)], { ...env, TOM3_PRIVATE_KEY: Wallet.createRandom().privateKey });
     expect(stranger.code).to.equal(1);

@@ -95,6 +95,7 @@ export async function getLogs(client: Tom3Client, parameters: GetLogsParameters)
 
   const last = new Map<bigint, string>(); // charter → time of the last line seen
   const collected: LogLine[] = [];
+  const running = new Set<string>(); // services the providers reported
   const round = async (): Promise<void> => {
     const batch: LogLine[] = [];
     for (const source of sources) {
@@ -110,6 +111,7 @@ export async function getLogs(client: Tom3Client, parameters: GetLogsParameters)
         );
         delete source.error;
         for (const entry of answer.logs) {
+          running.add(entry.service);
           if (parameters.service !== undefined && entry.service !== parameters.service) continue;
           for (const stream of ["stdout", "stderr"] as const) {
             for (const { time, text } of timedLines(entry[stream])) {
@@ -133,6 +135,11 @@ export async function getLogs(client: Tom3Client, parameters: GetLogsParameters)
   };
 
   await round();
+  if (parameters.service !== undefined && running.size > 0 && !running.has(parameters.service)) {
+    throw new Tom3InputError(
+      `service "${parameters.service}" does not run in deployment ${parameters.deploymentId} (its services: ${[...running].sort().join(", ")})`,
+    );
+  }
   while (parameters.follow && !parameters.signal?.aborted) {
     await sleepUnlessAborted(parameters.pollIntervalMs ?? client.pollIntervalMs, parameters.signal);
     if (!parameters.signal?.aborted) await round();
