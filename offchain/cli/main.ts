@@ -153,17 +153,23 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         text_.push(...settled.lines);
         // Nothing matched: nothing runs, so the deploy failed (exit 1), with each provider's reason above.
         if (matches.matched.length === 0) {
+          const why = matches.unmatched.every((u) => u.reason === "noBids") ? "no provider bid" : "no order was matched";
           const message =
-            `deployment ${deployed.deploymentId}: nothing runs, no provider bid. Check the reasons above, change the ` +
+            `deployment ${deployed.deploymentId}: nothing runs, ${why}. Check the reasons above, change the ` +
             `manifest (maxPricePerSecond, resources, attributes) and deploy again`;
           return { json, text: text_, failed: { name: "Tom3NotMatched", message } };
         }
-        const partial = (done: string[]): Result => {
-          if (matches.unmatched.length === 0) return { json, text: done };
-          const missing = settled.reports.map((r) => `group ${r.group} (${r.services.join(", ")})`).join(", ");
+        const partial = (done: string[], unacknowledged: readonly bigint[] = [], anyRunning = true): Result => {
+          if (matches.unmatched.length === 0 && unacknowledged.length === 0) return { json, text: done };
+          const groupOf = (orderId: bigint) => deployed.orders.find((o) => o.orderId === orderId);
+          const missing = [
+            ...settled.reports.map((r) => `group ${r.group} (${r.services.join(", ")})`),
+            ...unacknowledged.map((id) => `group ${groupOf(id)?.group} (${groupOf(id)?.services.join(", ")}) on charter ${id}, not acknowledged`),
+          ].join(", ");
           const message =
-            `deployment ${deployed.deploymentId} runs in part; not running: ${missing}. Keep it as it is, or ` +
-            `close it (tom3 close ${deployed.deploymentId}) and deploy again with a manifest a provider bids on`;
+            `deployment ${deployed.deploymentId} ${anyRunning ? "runs in part" : "runs nothing"}; not running: ${missing}. ` +
+            `${anyRunning ? "Keep it as it is, or close it" : "Close it"} (tom3 close ${deployed.deploymentId}) and ` +
+            `deploy again with a manifest a provider bids on`;
           return { json, text: done, failed: { name: "Tom3PartlyMatched", message } };
         };
         if (!options.deliver) return partial(text_);
@@ -187,7 +193,7 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
           json.services = urls.services;
           text_.push(...urls.services.map((u) => serviceLine(u)), ...urls.problems);
         }
-        return partial(text_);
+        return partial(text_, acks.unacknowledged.map((u) => u.charterId), acks.acknowledged.length > 0);
       }),
     );
 
