@@ -367,10 +367,17 @@ export class DockerExecutor {
     for (const c of containers) {
       const inspect = await this.call(`inspect ${c.name}`, (signal) => this.docker.getContainer(c.id).inspect({ abortSignal: signal }));
       let holds = false;
-      for (const [key, bindings] of Object.entries(inspect.NetworkSettings.Ports ?? {})) {
-        const binding = (bindings ?? []).find((b) => b.HostIp === this.options.publishAddress);
-        if (!binding || !key.endsWith("/tcp")) continue;
-        ports.set(hostPortKey(c.service, c.replica, Number.parseInt(key, 10)), Number(binding.HostPort));
+      // What the port is bound to now; for a container that is not running, the port it was created with (a
+      // port an earlier rollout kept is written there).
+      const live = inspect.NetworkSettings.Ports ?? {};
+      const configured = (inspect.HostConfig.PortBindings ?? {}) as Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>;
+      for (const key of new Set([...Object.keys(live), ...Object.keys(configured)])) {
+        if (!key.endsWith("/tcp")) continue;
+        const bound = [...(live[key] ?? []), ...(configured[key] ?? [])].find(
+          (b) => b.HostIp === this.options.publishAddress && /^[1-9][0-9]*$/.test(b.HostPort ?? ""),
+        );
+        if (!bound) continue;
+        ports.set(hostPortKey(c.service, c.replica, Number.parseInt(key, 10)), Number(bound.HostPort));
         holds = true;
       }
       if (holds) holders.push(c);

@@ -187,6 +187,25 @@ describe("DockerExecutor (real Docker engine)", function () {
       b = rolled;
     });
 
+    it("publishes on a new port when the kept one was taken meanwhile, and still serves", async () => {
+      const port = b.endpoints[0].hostPort;
+      // The old web container stops, and something else takes its port before the next rollout.
+      const web = (await executor.list()).find((c) => c.charterId === "202")!.containers.find((c) => c.service === "web")!;
+      await docker.getContainer(web.id).stop({ t: 1 });
+      const squatter = net.createServer();
+      await new Promise<void>((resolve, reject) => squatter.once("error", reject).listen(port, "127.0.0.1", resolve));
+      try {
+        const next = helloManifest("", (t) => t.replace("GREETING: hello", "GREETING: hola"));
+        const rolled = await executor.rollout(workload(202, next));
+        const [endpoint] = rolled.endpoints;
+        expect(endpoint.hostPort).to.not.equal(port);
+        expect((await httpGet(endpoint.hostPort)).body).to.include("hola");
+        b = rolled;
+      } finally {
+        await new Promise((resolve) => squatter.close(resolve));
+      }
+    });
+
     it("tears a charter down: no container and no network left", async () => {
       expect(await executor.teardown(202)).to.deep.include({ containers: 2 });
       expect(await executor.teardown(101)).to.deep.equal({ containers: 3, networks: 3 });
