@@ -17,6 +17,7 @@ const SENTENCE_ERRORS = new Set([
   "Tom3DeliveryError",
   "Tom3DeliveryRefusedError",
   "Tom3DeliveryFailedError",
+  "Tom3ProviderApiError",
   "Tom3TransactionError",
   "UnsupportedEndpointError",
 ]);

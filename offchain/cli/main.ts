@@ -18,11 +18,17 @@ import { CliError, describeFailure } from "./errors";
 import { price, progressLine, toJsonText, tokens, when } from "./output";
 import { registerProviderInit } from "./provider";
 import { registerTransferCommand } from "./transfer";
+import { serviceLine, serviceUrls, settleUnmatched, waitForRollout } from "./services";
 
-/** What a command produced: the JSON document, and the lines printed without --json. */
+/**
+ * What a command produced: the JSON document and the lines printed without --json. `failed`: the command did its
+ * part but the outcome is not what was asked (nothing matched, a rollout did not finish): one sentence, printed on
+ * stderr as `error: ...` (and as the JSON's `error`), and exit code 1.
+ */
 interface Result {
   json: unknown;
   text: string[];
+  failed?: { name: string; message: string };
 }
 
 interface Io {
@@ -41,13 +47,17 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
   const cleanups: (() => Promise<void>)[] = [];
   const envProblem = loadCliEnv(); // .env first: the option defaults below read TOM3_* variables
   let json = argv.includes("--json");
+  let exitCode = 0;
   const program = buildProgram(io, cleanups, (result) => {
-    io.stdout(json ? `${toJsonText(result.json)}\n` : result.text.map((line) => `${line}\n`).join(""));
+    const document = result.failed ? { ...(result.json as object), error: result.failed } : result.json;
+    io.stdout(json ? `${toJsonText(document)}\n` : result.text.map((line) => `${line}\n`).join(""));
+    if (result.failed) io.stderr(`error: ${result.failed.message}\n`);
+    exitCode = result.failed ? 1 : 0;
   });
   try {
     if (envProblem) throw envProblem;
     await program.parseAsync([...argv]);
-    return 0;
+    return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander printed the message (or the help) already.
@@ -83,6 +93,8 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
   const globals = (): GlobalOptions => program.opts() as GlobalOptions;
   const onProgress = (event: Tom3ProgressEvent): void => {
     if (globals().quiet) return;
+    // The countdown is for a person watching; a --json run is read by a program.
+    if (event.type === "biddingWindow" && globals().json) return;
     const line = progressLine(event);
     if (line !== undefined) io.stderr(`${line}\n`);
   };
@@ -109,9 +121,10 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
     .option("--no-deliver", "stop once the orders are matched (do not send the workload)")
     .option("--no-permit", "deposit with approve + deposit instead of a permit signature")
     .option("--timeout <duration>", "how long to wait for matches after the window closes, and for acknowledgements")
+    .option("--keep-open", "leave an order that got no bid open (default: cancel it, so its escrow is unlocked)")
     .addOption(deliveryOption())
     .action(
-      action(async (file: string, options: { wait: boolean; deliver: boolean; permit: boolean; timeout?: string; delivery: DeliveryTransport }) => {
+      action(async (file: string, options: { wait: boolean; deliver: boolean; permit: boolean; timeout?: string; keepOpen?: boolean; delivery: DeliveryTransport }) => {
         const text = readText(file);
         await parseText(text, file); // refuse a bad manifest before connecting anywhere
         const timeoutMs = options.timeout ? durationOption("--timeout", options.timeout) * 1000 : undefined;
@@ -132,12 +145,38 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         ];
         if (!options.wait) return { json, text: text_ };
 
-        const matches = await tom3.waitForMatches({ orderIds: deployed.orders.map((o) => o.orderId), timeoutMs });
+        const matches = await tom3.waitForMatches({
+          orderIds: deployed.orders.map((o) => o.orderId),
+          timeoutMs,
+          fromBlock: deployed.blockNumber,
+        });
         json.matched = matches.matched;
-        json.unmatched = matches.unmatched;
         for (const m of matches.matched) text_.push(`charter ${m.charterId}: ${m.provider} at ${price(m.pricePerSecond)}`);
-        for (const u of matches.unmatched) text_.push(`order ${u.orderId}: not matched (${u.reason})`);
-        if (!options.deliver || matches.matched.length === 0) return { json, text: text_ };
+        const settled = await settleUnmatched(tom3, matches.unmatched, deployed.orders, Boolean(options.keepOpen));
+        json.unmatched = settled.reports;
+        text_.push(...settled.lines);
+        // Nothing matched: nothing runs, so the deploy failed (exit 1), with each provider's reason above.
+        if (matches.matched.length === 0) {
+          const why = matches.unmatched.every((u) => u.reason === "noBids") ? "no provider bid" : "no order was matched";
+          const message =
+            `deployment ${deployed.deploymentId}: nothing runs, ${why}. Check the reasons above, change the ` +
+            `manifest (maxPricePerSecond, resources, attributes) and deploy again`;
+          return { json, text: text_, failed: { name: "Tom3NotMatched", message } };
+        }
+        const partial = (done: string[], unacknowledged: readonly bigint[] = [], anyRunning = true): Result => {
+          if (matches.unmatched.length === 0 && unacknowledged.length === 0) return { json, text: done };
+          const groupOf = (orderId: bigint) => deployed.orders.find((o) => o.orderId === orderId);
+          const missing = [
+            ...settled.reports.map((r) => `group ${r.group} (${r.services.join(", ")})`),
+            ...unacknowledged.map((id) => `group ${groupOf(id)?.group} (${groupOf(id)?.services.join(", ")}) on charter ${id}, not acknowledged`),
+          ].join(", ");
+          const message =
+            `deployment ${deployed.deploymentId} ${anyRunning ? "runs in part" : "runs nothing"}; not running: ${missing}. ` +
+            `${anyRunning ? "Keep it as it is, or close it" : "Close it"} (tom3 close ${deployed.deploymentId}) and ` +
+            `deploy again with a manifest a provider bids on`;
+          return { json, text: done, failed: { name: "Tom3PartlyMatched", message } };
+        };
+        if (!options.deliver) return partial(text_);
 
         const charterIds = matches.matched.map((m) => m.charterId);
         const delivery = await tom3.deliverWorkload({
@@ -153,7 +192,12 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         json.unacknowledged = acks.unacknowledged;
         for (const a of acks.acknowledged) text_.push(`charter ${a.charterId}: running until ${when(a.endsAt)}`);
         for (const u of acks.unacknowledged) text_.push(`charter ${u.charterId}: not acknowledged (${u.reason})`);
-        return { json, text: text_ };
+        if (acks.acknowledged.length > 0) {
+          const urls = await serviceUrls(tom3, deployed.deploymentId);
+          json.services = urls.services;
+          text_.push(...urls.services.map((u) => serviceLine(u)), ...urls.problems);
+        }
+        return partial(text_, acks.unacknowledged.map((u) => u.charterId), acks.acknowledged.length > 0);
       }),
     );
 
@@ -172,6 +216,10 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         const text: string[] = [];
         for (const d of status.deployments) {
           text.push(`deployment ${d.deploymentId}: ${d.open ? "open" : `closed ${when(d.closedAt)}`}, version ${d.version}`);
+          for (const c of d.charters) {
+            text.push(...(c.serviceEndpoints ?? []).map((e) => serviceLine(e, "  ")));
+            if (c.serviceEndpointsError) text.push(`  charter ${c.charterId}: no service URL: ${c.serviceEndpointsError}`);
+          }
           for (const o of d.orders) text.push(`  order ${o.orderId}: ${o.state}, max ${price(o.maxPricePerSecond)}, ${o.duration} s`);
           for (const c of d.charters) {
             text.push(
@@ -192,13 +240,16 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
     .argument("<deployment>", "deployment id")
     .argument("<manifest>", "the new manifest file")
     .option("--no-deliver", "only put the new version on chain")
+    .option("--timeout <duration>", "how long to wait for the providers to run the new version (default 2m)")
     .addOption(deliveryOption())
     .action(
-      action(async (id: string, file: string, options: { deliver: boolean; delivery: DeliveryTransport }) => {
+      action(async (id: string, file: string, options: { deliver: boolean; timeout?: string; delivery: DeliveryTransport }) => {
         const deploymentId = idArgument("deployment", id);
         const text = readText(file);
         await parseText(text, file);
+        const timeoutMs = (options.timeout ? durationOption("--timeout", options.timeout) : 120) * 1000;
         const tom3 = await client(true, options.deliver && options.delivery);
+        const before = options.deliver ? await serviceUrls(tom3, deploymentId) : undefined;
         const result = await tom3.updateDeployment({
           deploymentId,
           manifest: text,
@@ -206,12 +257,18 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
           deliver: options.deliver,
           transport: options.delivery,
         });
+        const lines = [
+          `deployment ${deploymentId}: version ${result.previousVersion} -> ${result.version}`,
+          ...(result.delivery?.delivered ?? []).map((d) => `delivered to ${d.provider} via ${d.endpoint}`),
+        ];
+        if (!before) return { json: result, text: lines };
+        const rollout = await waitForRollout(tom3, deploymentId, result.version, before.services, timeoutMs);
         return {
-          json: result,
-          text: [
-            `deployment ${deploymentId}: version ${result.previousVersion} -> ${result.version}`,
-            ...(result.delivery?.delivered ?? []).map((d) => `delivered to ${d.provider} via ${d.endpoint}`),
-          ],
+          json: { ...result, services: rollout.services },
+          text: [...lines, ...rollout.lines],
+          ...(rollout.ok
+            ? {}
+            : { failed: { name: "Tom3RolloutIncomplete", message: `version ${result.version} does not run on every charter yet (see above); check again with tom3 status --deployment ${deploymentId}` } }),
         };
       }),
     );
@@ -259,6 +316,72 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         };
       }),
     );
+
+  program
+    .command("cancel")
+    .description("cancel an open order of yours (one that got no bid): its escrow goes back to your available balance")
+    .argument("<order>", "order id")
+    .action(
+      action(async (id: string) => {
+        const orderId = idArgument("order", id);
+        const tom3 = await client(true);
+        const result = await tom3.cancelOrder({ orderId });
+        return {
+          json: result,
+          text: [
+            `order ${orderId}: cancelled, ${tokens(result.unlocked)} went back to your available balance`,
+            `available: ${tokens(result.available)}`,
+            `locked: ${tokens(result.locked)}`,
+          ],
+        };
+      }),
+    );
+
+  program
+    .command("logs")
+    .description("print the output of a deployment's containers, each line prefixed by its service (signed as the tenant)")
+    .argument("<deployment>", "deployment id")
+    .argument("[service]", "only this service")
+    .option("-f, --follow", "keep printing new lines until Ctrl-C (with --json: one JSON object per line)")
+    .option("--charter <id>", "only this charter of the deployment (default: every running one)")
+    .option("--tail <lines>", "lines per container to start with", "100")
+    .action(async (id: string, service: string | undefined, options: { follow?: boolean; charter?: string; tail: string }) => {
+      const deploymentId = idArgument("deployment", id);
+      const charterIds = options.charter === undefined ? undefined : [idArgument("--charter", options.charter)];
+      if (!/^\d{1,6}$/.test(options.tail)) throw new CliError(`--tail: "${options.tail}" is not a number of lines`, true);
+      const tom3 = await client(true);
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      if (options.follow) process.once("SIGINT", onSignal);
+      const json = globals().json;
+      const width = { n: 0 };
+      try {
+        const result = await tom3.getLogs({
+          deploymentId,
+          service,
+          charterIds,
+          tail: Number(options.tail),
+          follow: options.follow,
+          signal: stop.signal,
+          // --json --follow: one JSON object per line (NDJSON), as lines arrive.
+          onLine: json
+            ? options.follow
+              ? (line) => io.stdout(`${JSON.stringify({ ...line, charterId: String(line.charterId) })}\n`)
+              : undefined
+            : (line) => {
+                width.n = Math.max(width.n, line.service.length);
+                io.stdout(`${line.service.padEnd(width.n)} | ${line.text}\n`);
+              },
+        });
+        for (const source of result.charters) {
+          if (source.error) io.stderr(`charter ${source.charterId}: ${source.error}\n`);
+        }
+        if (json && !options.follow) io.stdout(`${toJsonText(result)}\n`);
+        if (result.charters.every((c) => c.error)) throw new CliError(`no provider of deployment ${deploymentId} gave its logs (see above)`);
+      } finally {
+        process.off("SIGINT", onSignal);
+      }
+    });
 
   // ---------------------------------------------------------------- providers and money
 

@@ -38,6 +38,11 @@ export function progressLine(event: Tom3ProgressEvent): string | undefined {
       return `  bid ${event.bidId} on order ${event.orderId}: ${price(event.pricePerSecond)} from ${event.provider}`;
     case "waitingForMatches":
       return `waiting for bids on order${event.orderIds.length === 1 ? "" : "s"} ${event.orderIds.join(", ")} (window closes ${when(event.closesAt)})`;
+    case "biddingWindow":
+      return (
+        `bidding window open: ${event.secondsLeft} s left, ${event.bids} bid${event.bids === 1 ? "" : "s"}` +
+        (event.bestPricePerSecond === undefined ? "" : ` (best ${price(event.bestPricePerSecond)})`)
+      );
     case "orderMatched":
       return `order ${event.orderId} matched: charter ${event.charterId} with ${event.provider} at ${price(event.pricePerSecond)}`;
     case "orderUnmatched":

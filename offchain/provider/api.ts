@@ -2,9 +2,11 @@
  * The provider's HTTP API (Akash's `gateway/`): status, the bid engine's decisions, charters, a charter's logs for
  * its tenant only, and Prometheus metrics. Errors are JSON `{ error: { code, message } }` with stable codes.
  *
- * Logs authentication: the tenant signs (EIP-191 `personal_sign`) the message `TOM3 logs charter <id> at <unix time>`
- * and sends `Authorization: TOM3 <unix time> <signature>`. The signature must recover to the charter's tenant on
- * chain and the time be within 5 minutes of the server's clock, so a captured header is useless soon after.
+ * Logs authentication (offchain/chain/logs-auth.ts): the tenant signs (EIP-191 `personal_sign`) the message
+ * `TOM3 logs charter <id> at <unix time>` and sends `Authorization: TOM3 <unix time> <signature>`. The signature must
+ * recover to the charter's tenant on chain and the time be within 5 minutes of the server's clock, so a captured
+ * header is useless soon after. `?tail=` lines per container, `?since=` unix seconds (fractions allowed), and
+ * `?timestamps=true` prefixes each line with the engine's RFC 3339 time (what `tom3 logs --follow` resumes from).
  *
  * Manifest upload (`PUT /deployments/:id/manifest`, PROTOCOL.md: "the provider also accepts a signed manifest over
  * its HTTP API"): the body is the manifest (canonical JSON or YAML), the headers carry an EIP-712 signature of the
@@ -20,6 +22,7 @@ import { Contract, getAddress, verifyMessage, ZeroAddress } from "ethers";
 import type { Provider } from "ethers";
 import type { Registry } from "prom-client";
 import { marketAbi } from "../chain/abis";
+import { LOGS_AUTH_MAX_AGE_SECONDS, logsAuthMessage } from "../chain/logs-auth";
 import {
   MANIFEST_UPLOAD_HEADERS,
   MANIFEST_UPLOAD_MAX_TTL_SECONDS,
@@ -30,16 +33,12 @@ import { MANIFEST_ENCODINGS, ManifestProtocolError } from "../p2p/protocol";
 import type { ManifestEncoding } from "../p2p/protocol";
 import type { ManifestNode } from "../p2p";
 import type { BidEngine } from "./bidengine";
-import type { CharterManager } from "./charters";
-import type { DockerExecutor } from "./executor";
+import type { CharterManager, CharterRecord } from "./charters";
+import type { DockerExecutor, Endpoint } from "./executor";
 import type { Inventory } from "./inventory";
 import type { ChainWatcher } from "./watcher";
 
-export const LOGS_AUTH_MAX_AGE_SECONDS = 300;
-
-export function logsAuthMessage(charterId: bigint | string, unixTime: number): string {
-  return `TOM3 logs charter ${charterId} at ${unixTime}`;
-}
+export { LOGS_AUTH_MAX_AGE_SECONDS, logsAuthMessage };
 
 export interface ApiOptions {
   provider: Provider;
@@ -55,10 +54,22 @@ export interface ApiOptions {
   node?: Pick<ManifestNode, "receive" | "limits">;
   /** The chain's id, for upload signatures (read from `provider` when left out). */
   chainId?: number;
+  /**
+   * The host name of the services' URLs. Default: the executor's publish address, or, when that is a wildcard
+   * (0.0.0.0, ::), the host the request reached this API by (the name the provider announced).
+   */
+  publicHost?: string;
   now?: () => number;
   /** Registration and stake as the daemon last saw them (a stake problem shows in /status). */
   registration?: () => unknown;
 }
+
+/** A page of a list: `limit` (1..MAX_PAGE_LIMIT, default DEFAULT_PAGE_LIMIT) items after `cursor`. */
+export const DEFAULT_PAGE_LIMIT = 50;
+export const MAX_PAGE_LIMIT = 500;
+
+/** A published endpoint of a charter, with the URL a tenant opens. */
+export type PublicEndpoint = Endpoint & { url: string };
 
 /** HTTP status of each code an upload may be refused with (stable, like the codes). */
 export const UPLOAD_STATUS: Readonly<Record<string, number>> = Object.freeze({
@@ -126,6 +137,51 @@ export function createApi(o: ApiOptions): express.Express {
     }),
   );
 
+  /** Items sorted by numeric id; the page after `cursor` (an id), `limit` long; `nextCursor` when more follow. */
+  const page = <T>(req: Request, items: T[], idOfItem: (item: T) => string): { items: T[]; nextCursor: string | null } => {
+    const limitText = req.query.limit === undefined ? String(DEFAULT_PAGE_LIMIT) : String(req.query.limit);
+    if (!/^[0-9]{1,6}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_PAGE_LIMIT) {
+      throw new ApiError(400, "BAD_REQUEST", `limit must be an integer from 1 to ${MAX_PAGE_LIMIT} (got "${limitText}")`);
+    }
+    const cursorText = req.query.cursor === undefined ? undefined : String(req.query.cursor);
+    if (cursorText !== undefined && !/^[1-9][0-9]{0,77}$/.test(cursorText)) {
+      throw new ApiError(400, "BAD_REQUEST", `cursor must be the nextCursor of the previous page (got "${cursorText}")`);
+    }
+    const sorted = items
+      .map((item) => ({ item, id: BigInt(idOfItem(item)) }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const after = cursorText === undefined ? sorted : sorted.filter((x) => x.id > BigInt(cursorText));
+    const limit = Number(limitText);
+    const chosen = after.slice(0, limit);
+    return { items: chosen.map((x) => x.item), nextCursor: after.length > limit ? String(chosen.at(-1)!.id) : null };
+  };
+
+  /** A charter as the API shows it: each published endpoint with its URL. */
+  const shown = (charter: CharterRecord, req: Request): CharterRecord & { endpoints?: PublicEndpoint[] } => {
+    if (!charter.endpoints) return charter as CharterRecord & { endpoints?: PublicEndpoint[] };
+    const hostOf = (published: string): string => {
+      const host = o.publicHost ?? (/^(0\.0\.0\.0|::|\[::\])$/.test(published) ? req.hostname : published);
+      return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+    };
+    return { ...charter, endpoints: charter.endpoints.map((e) => ({ ...e, url: `http://${hostOf(e.host)}:${e.hostPort}` })) };
+  };
+
+  app.get(
+    "/charters",
+    wrap(async (req, res) => {
+      const { items, nextCursor } = page(req, o.charters.charters(), (c) => c.charterId);
+      res.json({ charters: items.map((c) => shown(c, req)), nextCursor });
+    }),
+  );
+
+  app.get(
+    "/decisions",
+    wrap(async (req, res) => {
+      const { items, nextCursor } = page(req, o.engine.decisions(), (d) => d.orderId);
+      res.json({ decisions: items, nextCursor });
+    }),
+  );
+
   app.get(
     "/orders/:id/decision",
     wrap(async (req, res) => {
@@ -142,7 +198,7 @@ export function createApi(o: ApiOptions): express.Express {
       const id = idOf(String(req.params.id));
       const charter = o.charters.charter(id);
       if (!charter) throw new ApiError(404, "NOT_FOUND", `this provider holds no charter ${id}`);
-      res.json(charter);
+      res.json(shown(charter, req));
     }),
   );
 
@@ -173,7 +229,16 @@ export function createApi(o: ApiOptions): express.Express {
         throw new ApiError(403, "NOT_THE_TENANT", `${signer} is not the tenant of charter ${id}`);
       }
       const tail = req.query.tail === undefined ? 200 : Number(req.query.tail);
-      res.json({ charterId: id, logs: await o.executor.logs(id, { tail: Number.isFinite(tail) ? tail : 200 }) });
+      const sinceText = req.query.since === undefined ? undefined : String(req.query.since);
+      if (sinceText !== undefined && !/^[0-9]{1,12}(\.[0-9]{1,9})?$/.test(sinceText)) {
+        throw new ApiError(400, "BAD_REQUEST", `since must be a unix time in seconds, fractions allowed (got "${sinceText}")`);
+      }
+      const logs = await o.executor.logs(id, {
+        tail: Number.isFinite(tail) ? tail : 200,
+        since: sinceText,
+        timestamps: req.query.timestamps === "true" || req.query.timestamps === "1",
+      });
+      res.json({ charterId: id, logs });
     }),
   );
 

@@ -349,6 +349,15 @@ export class Tom3Client {
   transfer(parameters: actions.TransferParameters): Promise<actions.TransferReturnType> {
     return actions.transfer(this, parameters);
   }
+  cancelOrder(parameters: actions.CancelOrderParameters): Promise<actions.CancelOrderReturnType> {
+    return actions.cancelOrder(this, parameters);
+  }
+  getBidDecisions(parameters: actions.GetBidDecisionsParameters): Promise<actions.GetBidDecisionsReturnType> {
+    return actions.getBidDecisions(this, parameters);
+  }
+  getLogs(parameters: actions.GetLogsParameters): Promise<actions.GetLogsReturnType> {
+    return actions.getLogs(this, parameters);
+  }
 }
 
 function isSigner(runner: Signer | Provider): runner is Signer {

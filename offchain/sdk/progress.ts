@@ -12,6 +12,8 @@ export type Tom3ProgressEvent =
   | { type: "orderCreated"; orderId: bigint; group: string; closesAt: bigint }
   | { type: "bidPlaced"; orderId: bigint; bidId: bigint; provider: string; pricePerSecond: bigint }
   | { type: "waitingForMatches"; orderIds: bigint[]; closesAt: bigint }
+  /** While a bidding window is open, every few seconds: the time left by the chain's clock, bids so far, the best. */
+  | { type: "biddingWindow"; secondsLeft: number; bids: number; bestPricePerSecond?: bigint }
   | { type: "orderMatched"; orderId: bigint; charterId: bigint; provider: string; pricePerSecond: bigint; byUs: boolean }
   | { type: "orderUnmatched"; orderId: bigint; reason: "noBids" | "cancelled" | "deploymentClosed" }
   | { type: "deliveryStarted"; charterId: bigint; provider: string; endpoint: string }

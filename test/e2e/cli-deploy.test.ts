@@ -1,22 +1,37 @@
 /**
- * `tom3 deploy <manifest> --json` as a user runs it (a child process of bin/tom3.js) against a real `hardhat node`
- * and a real provider daemon (local Docker engine, libp2p on loopback): the daemon bids, wins, receives the workload
- * peer to peer, runs it and acknowledges; the CLI's JSON reports the match, the delivery and the acknowledgement.
- * Needs a Docker engine; everything the daemon's key labelled is removed afterwards, even on failure.
+ * `tom3` as a user runs it (a child process of bin/tom3.js) against a real `hardhat node` and a real provider daemon
+ * (local Docker engine, libp2p on loopback, its HTTP API announced on chain): `deploy --json` reports the match, the
+ * delivery, the acknowledgement and the service's URL, which answers; `status` gives the same URL; `update` keeps
+ * it; `logs` prints a container's line; a deploy nobody bids on exits 1 with the provider's reason and unlocks its
+ * escrow. Needs a Docker engine; everything the daemon's key labelled is removed afterwards, even on failure.
  */
 import { join } from "node:path";
 import { expect } from "chai";
-import { parseManifest } from "../../offchain/manifest";
 import { ProviderDaemon, parseProviderConfig } from "../../offchain/provider";
 import { buildSampleImages } from "../../offchain/provider/executor";
 import { REPO_ROOT, startLocalChain, type LocalChain } from "../harness/local-chain";
-import { runCli, type CliRun } from "../offchain/cli/helpers";
-import { cleanUp, httpGet, leftovers } from "../offchain/provider/executor/helpers";
+import { STACK_LINE, runCli, startCli, type CliRun } from "../offchain/cli/helpers";
+import { cleanUp, leftovers } from "../offchain/provider/executor/helpers";
 import { eventually, tempDir } from "../offchain/provider/helpers";
 import { increaseTime, setUpMarket, type Market } from "../offchain/sdk/helpers";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { Wallet } from "ethers";
 
 const HELLO = join(REPO_ROOT, "examples", "hello.yaml");
+const HELLO_TEXT = readFileSync(HELLO, "utf8");
+
+/** hello.yaml whose web says a line on start (for `tom3 logs`), greeting `greeting`; written to a temp file. */
+function helloVariant(greeting: string, edit: (text: string) => string = (t) => t): string {
+  const file = join(tempDir(), `hello-${greeting}.yaml`);
+  const text = edit(
+    HELLO_TEXT.replace(
+      'command: ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"]',
+      'command: ["/bin/sh", "-c", "echo web started, greeting $GREETING; exec /bin/httpd -f -p 8080 -h /www"]',
+    ).replace("GREETING: hello", `GREETING: ${greeting}`),
+  );
+  writeFileSync(file, text);
+  return file;
+}
 
 describe("tom3 deploy against a provider daemon (end to end)", function () {
   this.timeout(240_000);
@@ -52,6 +67,12 @@ dataDir: ${tempDir()}
       charters: { claimIntervalMs: 1_000, watchdogMarginSeconds: 60 },
     });
     await daemon.start();
+    // The provider announces its API beside its multiaddr, as a provider with a public API does (https:// in
+    // production; http:// is taken on loopback): the CLI reads service URLs, logs and decisions there.
+    const providerWallet = new Wallet(key.privateKey, m.provider);
+    const registry = m.registry.connect(providerWallet) as typeof m.registry;
+    const attributes = [...((await registry.attributesOf(key.address)) as string[])];
+    await (await registry.update(`${daemon.node.multiaddrs.join(" ")} ${daemon.apiUrl}`, attributes)).wait();
     env = {
       TOM3_RPC_URL: chain.rpcUrl,
       TOM3_DEPLOYMENTS_DIR: chain.deploymentsDir,
@@ -66,30 +87,38 @@ dataDir: ${tempDir()}
     await chain?.stop();
   });
 
-  it("reports the match, the p2p delivery and the acknowledgement in its JSON, and the workload serves", async function () {
-    const ordersBefore = await m.market.orderCount();
-    let exited: CliRun | undefined;
-    const deploying = runCli(["deploy", HELLO, "--json"], env).then((run) => (exited = run));
-
-    // The daemon bids as soon as it sees the order; then the bidding window (30 s) is let close at once.
+  /** Let the bidding window of the order the CLI creates close, once `ready` says so. */
+  async function closeWindow(ordersBefore: bigint, running: () => boolean, ready: (orderId: bigint) => Promise<void>): Promise<bigint> {
     let orderId = 0n;
-    while (orderId === 0n && exited === undefined) {
-      const count = await m.market.orderCount();
+    while (orderId === 0n && running()) {
+      const count = (await m.market.orderCount()) as bigint;
       if (count > ordersBefore) orderId = count;
       else await new Promise((r) => setTimeout(r, 100));
     }
-    expect(orderId, `the CLI created no order: ${exited?.stderr}`).to.not.equal(0n);
-    const decision = await daemon!.engine.waitForDecision(orderId);
-    expect(decision.kind, JSON.stringify(decision)).to.equal("bid");
-    await eventually(async () => (await m.market.bestBid(orderId)) !== 0n, 20_000, "the bid on chain");
+    expect(orderId, "the CLI created no order").to.not.equal(0n);
+    await ready(orderId);
     await increaseTime(m, 31);
+    return orderId;
+  }
+
+  it("deploy --json: the match, the p2p delivery, the acknowledgement and the service's URL, which answers", async function () {
+    const ordersBefore = (await m.market.orderCount()) as bigint;
+    let exited: CliRun | undefined;
+    const deploying = runCli(["deploy", helloVariant("hello"), "--json"], env).then((run) => (exited = run));
+    // The daemon bids as soon as it sees the order; then the bidding window (30 s) is let close at once.
+    const orderId = await closeWindow(ordersBefore, () => exited === undefined, async (id) => {
+      const decision = await daemon!.engine.waitForDecision(id);
+      expect(decision.kind, JSON.stringify(decision)).to.equal("bid");
+      await eventually(async () => (await m.market.bestBid(id)) !== 0n, 20_000, "the bid on chain");
+    });
 
     const deployed = await deploying;
     expect(deployed.code, deployed.stderr).to.equal(0);
+    expect(deployed.stderr).not.to.include("bidding window open"); // no countdown in --json
     const result = JSON.parse(deployed.stdout);
-    expect(result.version).to.equal(parseManifest(readFileSync(HELLO, "utf8")).version);
     expect(result.matched).to.have.length(1);
     expect(result.matched[0]).to.include({ charterId: orderId.toString(), provider: providerAddress });
+    expect(result.unmatched).to.deep.equal([]);
     expect(result.delivered).to.deep.equal([
       { charterId: orderId.toString(), provider: providerAddress, endpoint: daemon!.node.multiaddrs[0], attempts: result.delivered[0].attempts },
     ]);
@@ -98,15 +127,91 @@ dataDir: ${tempDir()}
     expect(result.unacknowledged).to.deep.equal([]);
     expect(deployed.stderr).to.include(`delivered to ${providerAddress} via ${daemon!.node.multiaddrs[0]}`);
 
-    const charter = daemon!.charters.charter(orderId)!;
-    expect(charter.phase).to.equal("running");
-    const web = charter.endpoints!.find((e) => e.service === "web")!;
-    expect((await httpGet(web.hostPort)).status).to.equal(200);
+    const web = daemon!.charters.charter(orderId)!.endpoints!.find((e) => e.service === "web")!;
+    const url = `http://127.0.0.1:${web.hostPort}`;
+    expect(result.services).to.deep.equal([{ charterId: orderId.toString(), service: "web", replica: 0, port: 8080, as: 80, url }]);
+    const page = await fetch(url);
+    expect(page.status).to.equal(200);
+    expect(await page.text()).to.include("Greeting: <b>hello</b>");
+    deploymentId = result.deploymentId;
+    charterId = orderId;
+    serviceUrl = url;
+  });
 
-    const closed = await runCli(["close", result.deploymentId, "--json"], env);
+  let deploymentId = "";
+  let charterId = 0n;
+  let serviceUrl = "";
+
+  it("status gives the same URL, in text and in JSON", async function () {
+    const text = await runCli(["status", "--deployment", deploymentId], env);
+    expect(text.code, text.stderr).to.equal(0);
+    expect(text.stdout).to.include(`  service web: ${serviceUrl} (port 80)`);
+    const json = await runCli(["status", "--deployment", deploymentId, "--json"], env);
+    const [charter] = JSON.parse(json.stdout).deployments[0].charters;
+    expect(charter.serviceEndpoints).to.deep.equal([{ service: "web", replica: 0, port: 8080, as: 80, url: serviceUrl }]);
+    expect((await fetch(charter.serviceEndpoints[0].url)).status).to.equal(200);
+  });
+
+  it("update keeps the URL: the new version answers at the same address, and the CLI says so; logs --follow sees it start", async function () {
+    const following = startCli(["logs", deploymentId, "--follow"], env);
+    await eventually(() => following.output().stdout.includes("web | web started, greeting hello"), 30_000, "the first lines");
+    const updated = await runCli(["update", deploymentId, helloVariant("bonjour")], env);
+    expect(updated.code, updated.stderr).to.equal(0);
+    expect(updated.stdout).to.include(`service web: ${serviceUrl} (port 80), unchanged`);
+    const page = await fetch(serviceUrl);
+    expect(await page.text()).to.include("Greeting: <b>bonjour</b>");
+    // --follow printed the new container's first line, once, and Ctrl-C ends it cleanly.
+    await eventually(() => following.output().stdout.includes("web | web started, greeting bonjour"), 30_000, "the new version's line");
+    following.interrupt();
+    const followed = await following.done;
+    expect(followed.code, followed.stderr).to.equal(0);
+    expect(followed.stdout.match(/web started, greeting hello/g)).to.have.length(1);
+    expect(followed.stdout.match(/web started, greeting bonjour/g)).to.have.length(1);
+  });
+
+  it("logs prints the containers' lines prefixed by service, signed as the tenant", async function () {
+    const logs = await runCli(["logs", deploymentId, "web"], env);
+    expect(logs.code, logs.stderr).to.equal(0);
+    expect(logs.stdout).to.include("web | web started, greeting bonjour");
+    expect(logs.stdout).not.to.match(/^api /m);
+    const typo = await runCli(["logs", deploymentId, "wbe"], env);
+    expect(typo.code).to.equal(1);
+    expect(typo.stderr).to.equal(`error: service "wbe" does not run in deployment ${deploymentId} (its services: api, web)\n`);
+    // Another key is not the tenant: the provider refuses it, and the CLI says so.
+    const stranger = await runCli(["logs", deploymentId, "--charter", String(charterId)], { ...env, TOM3_PRIVATE_KEY: Wallet.createRandom().privateKey });
+    expect(stranger.code).to.equal(1);
+    expect(stranger.stderr).to.match(/is not the tenant of charter/);
+  });
+
+  it("close tears it down", async function () {
+    const closed = await runCli(["close", deploymentId, "--json"], env);
     expect(closed.code, closed.stderr).to.equal(0);
-    await eventually(() => daemon!.charters.charter(orderId)!.phase === "closed", 30_000, "the teardown");
+    await eventually(() => daemon!.charters.charter(charterId)!.phase === "closed", 30_000, "the teardown");
     expect(await leftovers(providerAddress)).to.deep.equal({ containers: [], networks: [] });
+  });
+
+  it("a deploy nobody bids on: a countdown, exit 1, the provider's reason, the order cancelled and nothing left locked", async function () {
+    const cheap = helloVariant("cheap", (t) => t.replace("maxPricePerSecond: 120", "maxPricePerSecond: 1"));
+    const ordersBefore = (await m.market.orderCount()) as bigint;
+    const cli = startCli(["deploy", cheap], env);
+    let exited = false;
+    void cli.done.then(() => (exited = true));
+    await closeWindow(ordersBefore, () => !exited, async (id) => {
+      const decision = await daemon!.engine.waitForDecision(id);
+      expect(decision.kind, JSON.stringify(decision)).to.equal("decline");
+      await eventually(() => /bidding window open: \d+ s left, 0 bids/.test(cli.output().stderr), 20_000, "the countdown");
+    });
+    const run = await cli.done;
+    expect(run.code, run.stderr).to.equal(1);
+    const orderId = (await m.market.orderCount()) as bigint;
+    const decline = daemon!.engine.decision(orderId) as { reason: string; code: string };
+    expect(run.stdout, run.stdout).to.include(`order ${orderId} (group eu: api, web): no provider bid`);
+    expect(run.stdout).to.include(`  ${providerAddress}: declined: ${decline.reason} (${decline.code})`);
+    expect(run.stdout).to.match(new RegExp(`order ${orderId} cancelled: 3600 wei went back to your available balance \\(available .+, locked 0 TOM3\\)`));
+    expect(run.stderr).to.match(/^error: deployment \d+: nothing runs, no provider bid\. Check the reasons above, change the manifest \(maxPricePerSecond, resources, attributes\) and deploy again$/m);
+    expect(run.stderr).to.not.match(STACK_LINE);
+    const [, locked] = (await m.market.balanceOf(m.tenant.address)) as [bigint, bigint];
+    expect(locked).to.equal(0n);
   });
 
   it("refuses an unknown --delivery transport as a usage error", async function () {

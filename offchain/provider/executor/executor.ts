@@ -10,12 +10,14 @@ import type { Logger } from "pino";
 import { ExecutorError, engineMessage, engineStatus, isUnreachable } from "./errors";
 import {
   aliasesOn,
+  hostPortKey,
   LABEL,
   planCharter,
   servicesOf,
   type CharterPlan,
   type CharterWorkload,
   type ContainerPolicy,
+  type HostPorts,
 } from "./plan";
 
 export type PullPolicy = "never" | "if-missing" | "always";
@@ -42,6 +44,8 @@ export interface DockerExecutorOptions {
   pidsLimit?: number;
   restartMaxRetries?: number;
   nofile?: { soft: number; hard: number };
+  /** How long a container stopped by a rollout gets to exit before it is killed, in seconds (default 3). */
+  stopTimeoutSeconds?: number;
   logger?: Logger;
 }
 
@@ -125,6 +129,7 @@ const DEFAULTS = {
   pidsLimit: 256,
   restartMaxRetries: 5,
   nofile: { soft: 1024, hard: 4096 },
+  stopTimeoutSeconds: 3,
 };
 
 export class DockerExecutor {
@@ -203,6 +208,11 @@ export class DockerExecutor {
   /**
    * Moves a charter to a new manifest version: starts the new containers, then removes the old ones. If the new
    * version does not start, it is removed and the old one keeps running (ROLLOUT_FAILED, with the cause).
+   *
+   * A published port stays the same across versions, so the service's address (its URL) does not change: the old
+   * containers that publish ports are stopped first (a short interruption of those services only), the new ones
+   * publish on the same host ports, and the old ones are removed once the new ones run. Only when a port was
+   * taken meanwhile by something else does the new version get fresh ports (the endpoints then say so).
    */
   async rollout(workload: CharterWorkload, options: RunOptions = {}): Promise<RunResult> {
     const charterId = String(workload.charterId);
@@ -212,10 +222,25 @@ export class DockerExecutor {
         throw new ExecutorError("NOT_FOUND", `charter ${charterId} runs nothing here`, { details: { charterId } });
       const old = [...new Set(existing.map((c) => c.version))].filter((v) => v !== workload.version);
       if (old.length === 0) return this.describe(charterId, workload);
+      const { ports, holders } = await this.publishedPorts(existing.filter((c) => old.includes(c.version)));
       let result: RunResult;
       try {
-        result = await this.startVersion(workload, options);
+        // Images first: a missing image fails the rollout before the old version stops serving.
+        await this.ensureImages(workload, options);
+        for (const holder of holders) await this.stopContainer(holder);
+        try {
+          result = await this.startVersion(workload, options, ports);
+        } catch (error) {
+          if (ports.size === 0 || !portTaken(error)) throw error;
+          this.logger?.warn({ charterId, error: (error as Error).message }, "a kept port was taken meanwhile: publishing on new ports");
+          result = await this.startVersion(workload, options);
+        }
       } catch (error) {
+        for (const holder of holders) {
+          await this.call(`restart ${holder.name}`, (signal) => this.docker.getContainer(holder.id).start({ abortSignal: signal })).catch(
+            (restart: unknown) => this.logger?.error({ container: holder.name, error: engineMessage(restart) }, "could not restart the old version"),
+          );
+        }
         const code = (error as ExecutorError).code;
         throw new ExecutorError(
           code === "ENGINE_UNREACHABLE" ? code : "ROLLOUT_FAILED",
@@ -272,7 +297,10 @@ export class DockerExecutor {
   }
 
   /** The recent output of a charter's containers. */
-  async logs(charterId: string | number | bigint, options: { tail?: number; since?: number } = {}): Promise<LogEntry[]> {
+  async logs(
+    charterId: string | number | bigint,
+    options: { tail?: number; since?: number | string; timestamps?: boolean } = {},
+  ): Promise<LogEntry[]> {
     const containers = await this.requireCharter(String(charterId));
     return Promise.all(
       containers.map(async (c) => {
@@ -282,7 +310,9 @@ export class DockerExecutor {
             stderr: true,
             follow: false,
             tail: options.tail ?? 100,
-            since: options.since ?? 0,
+            // The engine takes "seconds.nanoseconds"; the typings say number.
+            since: (options.since ?? 0) as number,
+            timestamps: options.timestamps ?? false,
             abortSignal: signal,
           }),
         );
@@ -330,10 +360,45 @@ export class DockerExecutor {
     };
   }
 
-  private async startVersion(workload: CharterWorkload, options: RunOptions): Promise<RunResult> {
-    const plan = planCharter(workload, this.policy());
-    const images = [...new Set(plan.replicas.map((r) => r.create.Image as string))];
-    for (const image of images) await this.ensureImage(image, options.pullPolicy ?? this.options.pullPolicy);
+  /** The host ports the containers publish on (by service, replica and container port), and which hold any. */
+  private async publishedPorts(containers: ContainerInfo[]): Promise<{ ports: Map<string, number>; holders: ContainerInfo[] }> {
+    const ports = new Map<string, number>();
+    const holders: ContainerInfo[] = [];
+    for (const c of containers) {
+      const inspect = await this.call(`inspect ${c.name}`, (signal) => this.docker.getContainer(c.id).inspect({ abortSignal: signal }));
+      let holds = false;
+      // What the port is bound to now; for a container that is not running, the port it was created with (a
+      // port an earlier rollout kept is written there).
+      const live = inspect.NetworkSettings.Ports ?? {};
+      const configured = (inspect.HostConfig.PortBindings ?? {}) as Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>;
+      for (const key of new Set([...Object.keys(live), ...Object.keys(configured)])) {
+        if (!key.endsWith("/tcp")) continue;
+        const bound = [...(live[key] ?? []), ...(configured[key] ?? [])].find(
+          (b) => b.HostIp === this.options.publishAddress && /^[1-9][0-9]*$/.test(b.HostPort ?? ""),
+        );
+        if (!bound) continue;
+        ports.set(hostPortKey(c.service, c.replica, Number.parseInt(key, 10)), Number(bound.HostPort));
+        holds = true;
+      }
+      if (holds) holders.push(c);
+    }
+    return { ports, holders };
+  }
+
+  private async stopContainer(c: ContainerInfo): Promise<void> {
+    await this.call(
+      `stop ${c.name}`,
+      (signal) => this.docker.getContainer(c.id).stop({ t: this.options.stopTimeoutSeconds, abortSignal: signal }),
+      this.options.callTimeoutMs + this.options.stopTimeoutSeconds * 1000,
+    ).catch((error: unknown) => {
+      // 304: already stopped.
+      if (!(error instanceof ExecutorError && (error.details.statusCode === 304 || error.code === "NOT_FOUND"))) throw error;
+    });
+  }
+
+  private async startVersion(workload: CharterWorkload, options: RunOptions, hostPorts?: HostPorts): Promise<RunResult> {
+    const plan = planCharter(workload, this.policy(), hostPorts);
+    await this.ensureImages(workload, options);
     try {
       await this.createNetworks(plan);
       for (const replica of plan.replicas) {
@@ -394,6 +459,11 @@ export class DockerExecutor {
         } as Docker.NetworkCreateOptions),
       );
     }
+  }
+
+  private async ensureImages(workload: CharterWorkload, options: RunOptions): Promise<void> {
+    const images = new Set(servicesOf(workload).map((service) => workload.manifest.services[service].image));
+    for (const image of images) await this.ensureImage(image, options.pullPolicy ?? this.options.pullPolicy);
   }
 
   /** Makes the image present by the pull policy, or fails with IMAGE_UNAVAILABLE naming it. */
@@ -588,6 +658,14 @@ export class DockerExecutor {
       if (this.locks.get(key) === next) this.locks.delete(key);
     }
   }
+}
+
+/** The engine refused a published port because something else holds it. */
+function portTaken(error: unknown): boolean {
+  for (let e = error as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (/port is already allocated|address already in use/i.test(String(e.message))) return true;
+  }
+  return false;
 }
 
 /** Calls a dockerode method whose typings predate its `abortSignal` option. */

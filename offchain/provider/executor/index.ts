@@ -16,4 +16,13 @@ export {
 } from "./executor";
 export { ExecutorError, type ExecutorErrorCode } from "./errors";
 export { API_IMAGE, HELLO_IMAGE, buildSampleImages, type BuildSampleImagesOptions } from "./images";
-export { LABEL, planCharter, planNetworks, type CharterPlan, type CharterWorkload, type NetworkPlan } from "./plan";
+export {
+  LABEL,
+  hostPortKey,
+  planCharter,
+  planNetworks,
+  type CharterPlan,
+  type CharterWorkload,
+  type HostPorts,
+  type NetworkPlan,
+} from "./plan";

@@ -113,8 +113,18 @@ export function planNetworks(workload: CharterWorkload, namePrefix: string): Net
   return [...networks.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * Host ports to publish on, by `hostPortKey(service, replica, containerPort)`: a rollout passes the ports the old
+ * version had, so a service keeps its address (its URL) across versions. Ports not listed are left to the engine.
+ */
+export type HostPorts = ReadonlyMap<string, number>;
+
+export function hostPortKey(service: string, replica: number, containerPort: number): string {
+  return `${service}/${replica}/${containerPort}`;
+}
+
 /** Everything the engine must create for a charter. */
-export function planCharter(workload: CharterWorkload, policy: ContainerPolicy): CharterPlan {
+export function planCharter(workload: CharterWorkload, policy: ContainerPolicy, hostPorts: HostPorts = new Map()): CharterPlan {
   const services = servicesOf(workload);
   const charterId = String(workload.charterId);
   const deploymentId = String(workload.deploymentId);
@@ -138,7 +148,7 @@ export function planCharter(workload: CharterWorkload, policy: ContainerPolicy):
         replica,
         name,
         networks: joined,
-        create: containerSpec(name, service, replica, spec, joined, { ...labels }, policy),
+        create: containerSpec(name, service, replica, spec, joined, { ...labels }, policy, hostPorts),
       });
     }
   }
@@ -158,13 +168,16 @@ function containerSpec(
   networks: NetworkPlan[],
   labels: Record<string, string>,
   policy: ContainerPolicy,
+  hostPorts: HostPorts,
 ): Docker.ContainerCreateOptions {
   const published = spec.expose.filter((e) => e.to.includes("global"));
   const exposedPorts: Record<string, object> = {};
   const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const e of published) {
     exposedPorts[`${e.port}/tcp`] = {};
-    portBindings[`${e.port}/tcp`] = [{ HostIp: policy.publishAddress, HostPort: "" }]; // the engine picks the port
+    // The port the service had before (a rollout), or "": the engine picks one.
+    const kept = hostPorts.get(hostPortKey(service, replica, e.port));
+    portBindings[`${e.port}/tcp`] = [{ HostIp: policy.publishAddress, HostPort: kept === undefined ? "" : String(kept) }];
   }
   // Binding a port below 1024 is the one privilege a workload may need. Docker 20.10 already sets
   // net.ipv4.ip_unprivileged_port_start=0 in a container's own network namespace; the capability keeps such

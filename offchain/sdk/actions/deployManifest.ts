@@ -36,6 +36,8 @@ export interface DeployManifestReturnType {
   deposited: bigint;
   manifest: ParsedManifest;
   transactions: string[];
+  /** The block of the deployment's creation: `waitForMatches({ fromBlock })` reports bids from there. */
+  blockNumber: number;
 }
 
 /**
@@ -95,6 +97,7 @@ export async function deployManifest(
     deposited: deposit?.amount ?? 0n,
     manifest,
     transactions,
+    blockNumber: created.blockNumber,
   };
 }
 

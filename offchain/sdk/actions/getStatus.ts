@@ -3,6 +3,8 @@ import type { Tom3Client } from "../client";
 import { Tom3InputError } from "../errors";
 import { readCharter, readDeploymentRecord, readOrder, orderIdsOf } from "../records";
 import type { CharterRecord, DeploymentRecord, OrderRecord } from "../records";
+import { fetchServiceEndpoints, providerApiUrl } from "../provider-api";
+import type { ServiceEndpoint } from "../provider-api";
 
 export interface GetStatusParameters {
   /** One deployment; default: every deployment `owner` created. */
@@ -10,10 +12,10 @@ export interface GetStatusParameters {
   /** Whose deployments to list when no `deploymentId` is given (default: the signer). */
   owner?: string;
   /**
-   * Where a charter's workload can be reached, once its provider reports it (over its API, or any other channel
-   * the caller has); called for active charters only. Not on chain, hence a hook.
+   * Where an active charter's services answer: by default asked from its provider's API (`GET /charters/:id` at
+   * the API URL of its on-chain endpoint); a function to ask another way; `false` not to ask (chain reads only).
    */
-  serviceEndpoints?: (charter: CharterRecord) => Promise<string[] | undefined>;
+  serviceEndpoints?: false | ((charter: CharterRecord, providerEndpoint: string) => Promise<ServiceEndpoint[] | undefined>);
 }
 
 export interface CharterStatus extends CharterRecord {
@@ -23,8 +25,10 @@ export interface CharterStatus extends CharterRecord {
   claimable: bigint;
   /** The provider's on-chain endpoint (how peers reach it). */
   providerEndpoint: string;
-  /** Where the workload answers, when the provider reported it (see `serviceEndpoints`). */
-  serviceEndpoints?: string[];
+  /** Where the charter's published services answer (active charters whose provider reported them). */
+  serviceEndpoints?: ServiceEndpoint[];
+  /** Why `serviceEndpoints` is missing for an active charter (no API announced, the API did not answer...). */
+  serviceEndpointsError?: string;
 }
 
 export interface DeploymentStatus extends DeploymentRecord {
@@ -40,13 +44,15 @@ export interface GetStatusReturnType {
 /**
  * A deployment's state as the chain holds it: its version, its orders, and each charter's state, provider, price,
  * accrued and claimable payment and end; without a `deploymentId`, every deployment of the owner (the signer by
- * default), oldest first.
+ * default), oldest first. For each active charter, the URLs of its published services, from its provider's API
+ * (`serviceEndpoints`, or `serviceEndpointsError` saying why not).
  *
  * @example
  * import { getStatus } from "./offchain/sdk";
  *
  * const { deployments: [status] } = await getStatus(client, { deploymentId: 1n });
  * for (const c of status.charters) console.log(c.charterId, c.state, c.provider, c.accrued, c.endsAt);
+ * for (const e of status.charters[0]?.serviceEndpoints ?? []) console.log(e.service, e.url); // http://203.0.113.7:32839
  */
 export async function getStatus(client: Tom3Client, parameters: GetStatusParameters = {}): Promise<GetStatusReturnType> {
   let ids: bigint[];
@@ -73,13 +79,24 @@ export async function getStatus(client: Tom3Client, parameters: GetStatusParamet
         client.read<string>("registry", "endpointOf", [charter.provider]),
       ]);
       const status: CharterStatus = { ...charter, accrued, claimable, providerEndpoint };
-      if (charter.state === "Active" && parameters.serviceEndpoints) {
-        const reported = await parameters.serviceEndpoints(charter);
-        if (reported) status.serviceEndpoints = reported;
+      if (charter.state === "Active" && parameters.serviceEndpoints !== false) {
+        try {
+          const reported = await (parameters.serviceEndpoints ?? fromProviderApi)(charter, providerEndpoint);
+          if (reported) status.serviceEndpoints = reported;
+        } catch (error) {
+          status.serviceEndpointsError = (error as Error).message;
+        }
       }
       charters.push(status);
     }
     deployments.push({ ...record, open: record.closedAt === 0n, orders, charters });
   }
   return { deployments };
+}
+
+/** The default `serviceEndpoints`: the charter's provider's API. */
+async function fromProviderApi(charter: CharterRecord, providerEndpoint: string): Promise<ServiceEndpoint[]> {
+  const api = providerApiUrl(providerEndpoint);
+  if (!api) throw new Tom3InputError(`provider ${charter.provider} announces no API URL in its endpoint, so it cannot say where its services answer`);
+  return fetchServiceEndpoints(api, charter.charterId);
 }

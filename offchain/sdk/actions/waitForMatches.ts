@@ -16,6 +16,13 @@ export interface WaitForMatchesParameters {
   cancelUnmatched?: boolean;
   /** How long to wait after the last window closes (default `client.timeouts.matchMs`). */
   timeoutMs?: number;
+  /**
+   * The block to report bids from (default: the latest block at the call). Pass `deployManifest`'s `blockNumber`
+   * so bids placed before the wait began are reported (and counted in the `biddingWindow` events) too.
+   */
+  fromBlock?: number;
+  /** How often a `biddingWindow` progress event reports the time left while a window is open, ms (default 5000). */
+  windowReportMs?: number;
 }
 
 /** A matched order: its charter (same id) and the winning provider. */
@@ -47,8 +54,9 @@ export interface WaitForMatchesReturnType {
  * Wait until every order is matched or cannot be. Watches the orders (and reports each `BidPlaced` as progress);
  * when an order's bidding window has closed by the chain's clock and no one matched it, the tenant matches it
  * (`matchOrder`: the lowest bid wins, the earliest among equals). An order whose window closed with no bid is
- * reported unmatched (and cancelled with `cancelUnmatched`). Throws `Tom3TimeoutError` when orders are still
- * open `timeoutMs` after the last window closed.
+ * reported unmatched (and cancelled with `cancelUnmatched`). While a window is open, a `biddingWindow` progress
+ * event every `windowReportMs` gives the seconds left, the bids so far and the best price. Throws
+ * `Tom3TimeoutError` when orders are still open `timeoutMs` after the last window closed.
  *
  * @example
  * import { Tom3Client, deployManifest, waitForMatches } from "./offchain/sdk";
@@ -84,12 +92,20 @@ export async function waitForMatches(
 
   const matched: MatchedOrder[] = [];
   const unmatched: UnmatchedOrder[] = [];
-  let bidsFromBlock = start?.number ?? client.deployment.deployedAtBlock;
+  let bidsFromBlock = parameters.fromBlock ?? start?.number ?? client.deployment.deployedAtBlock;
   const closedDeployments = new Map<bigint, boolean>();
+  const bids = { count: 0, best: undefined as bigint | undefined };
+  const windowReportMs = parameters.windowReportMs ?? 5_000;
+  let lastWindowReport = 0;
 
   for (;;) {
-    bidsFromBlock = await reportBids(client, [...pending.keys()], bidsFromBlock);
+    bidsFromBlock = await reportBids(client, [...pending.keys()], bidsFromBlock, bids);
     const now = await chainNow();
+    const open = [...pending.values()].reduce((max, o) => (o.closesAt > max ? o.closesAt : max), 0n);
+    if (now < open && Date.now() - lastWindowReport >= windowReportMs) {
+      lastWindowReport = Date.now();
+      client.progress({ type: "biddingWindow", secondsLeft: Number(open - now), bids: bids.count, bestPricePerSecond: bids.best });
+    }
     for (const [orderId, known] of [...pending]) {
       const order = await readOrder(client, orderId);
       if (order.state === "Matched") {
@@ -152,13 +168,21 @@ async function deploymentClosed(client: Tom3Client, cache: Map<bigint, boolean>,
   return closed;
 }
 
-/** Report the orders' new bids as progress; returns the next block to scan from. */
-async function reportBids(client: Tom3Client, orderIds: bigint[], fromBlock: number): Promise<number> {
+/** Report the orders' new bids as progress (and count them in `seen`); returns the next block to scan from. */
+async function reportBids(
+  client: Tom3Client,
+  orderIds: bigint[],
+  fromBlock: number,
+  seen: { count: number; best: bigint | undefined },
+): Promise<number> {
   if (orderIds.length === 0) return fromBlock;
   const latest = await client.provider.getBlockNumber();
   if (latest < fromBlock) return fromBlock;
   const events = await client.events("market", "BidPlaced", [orderIds], fromBlock, latest);
   for (const { args } of events) {
+    const price = args.pricePerSecond as bigint;
+    seen.count++;
+    if (seen.best === undefined || price < seen.best) seen.best = price;
     client.progress({
       type: "bidPlaced",
       orderId: args.orderId as bigint,

@@ -1,10 +1,12 @@
 import { expect } from "chai";
 import { join } from "node:path";
 import { parseManifest } from "../../../offchain/manifest";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { REPO_ROOT, startLocalChain } from "../../harness/local-chain";
 import type { LocalChain } from "../../harness/local-chain";
-import { ONE, acknowledge, bid, increaseTime, setUpMarket } from "../sdk/helpers";
+import { ONE, acknowledge, bid, increaseTime, providerApi, setUpMarket } from "../sdk/helpers";
 import type { Market } from "../sdk/helpers";
 import { STACK_LINE, runCli } from "./helpers";
 import type { CliRun } from "./helpers";
@@ -96,6 +98,8 @@ describe("cli: against a local chain", function () {
     expect(status.code, status.stderr).to.equal(0);
     const [deployment] = JSON.parse(status.stdout).deployments;
     expect(deployment.charters[0]).to.include({ state: "Active", provider: m.providers[0].address, pricePerSecond: "90" });
+    // The provider's API (a loopback port nothing listens on here) cannot say where the service answers: said so.
+    expect(deployment.charters[0].serviceEndpointsError).to.match(/^http:\/\/127\.0\.0\.1:2 did not answer \(.*ECONNREFUSED/);
 
     const extended = await tom3("extend", deploymentId, "--by", "1h");
     expect(extended.code, extended.stderr).to.equal(0);
@@ -108,5 +112,52 @@ describe("cli: against a local chain", function () {
     expect(BigInt(closing.refunded)).to.be.greaterThan(0n);
     const [, locked] = await m.market.balanceOf(m.tenant.address);
     expect(locked).to.equal(0n);
+  });
+
+  it("a partial match with --keep-open: says what runs and what does not, names each provider, and tom3 cancel unlocks", async function () {
+    // Two groups: a provider bids on eu only; us gets no bid.
+    const twoGroups = readFileSync(HELLO, "utf8").replace(
+      /placement:[\s\S]*?(?=duration:)/,
+      `placement:
+  eu:
+    attributes: { region: eu-west }
+    maxPricePerSecond: 120
+    minReputation: 0
+    services: [web]
+  us:
+    attributes: { region: us-east }
+    maxPricePerSecond: 50
+    minReputation: 0
+    services: [api]
+`,
+    ).replace("to: [web]         # only web may connect", "to: [global]");
+    const file = join(mkdtempSync(join(tmpdir(), "tom3-cli-")), "two-groups.yaml");
+    writeFileSync(file, twoGroups);
+    const ordersBefore = (await m.market.orderCount()) as bigint;
+    let exited: CliRun | undefined;
+    const deploying = runCli(["deploy", file, "--no-deliver", "--keep-open"], env).then((run) => (exited = run));
+    while ((await m.market.orderCount()) < ordersBefore + 2n && exited === undefined) await new Promise((r) => setTimeout(r, 100));
+    const [eu, us] = [ordersBefore + 1n, ordersBefore + 2n];
+    await bid(m, m.providers[0], eu, 90n);
+    await increaseTime(m, 31);
+    const run = await deploying;
+    expect(run.code, run.stderr).to.equal(1);
+    expect(run.stderr).to.not.match(STACK_LINE);
+    expect(run.stdout, run.stdout).to.include(`charter ${eu}: ${m.providers[0].address} at 90 wei/s`);
+    expect(run.stdout).to.include(`order ${us} (group us: api): no provider bid`);
+    // Every registered provider is named; these announce an API nobody answers at.
+    for (const [i, p] of m.providers.entries()) {
+      expect(run.stdout).to.match(new RegExp(`  ${p.address}: no answer \\(${providerApi(i).replace(/[.:/]/g, "\\$&")} did not answer`));
+    }
+    expect(run.stdout).to.include(`  order ${us} stays open and keeps 180000 wei locked; cancel it with: tom3 cancel ${us}`);
+    expect(run.stderr).to.match(/^error: deployment \d+ runs in part; not running: group us \(api\)\. Keep it as it is, or close it \(tom3 close \d+\) and deploy again with a manifest a provider bids on$/m);
+    expect(((await m.market.balanceOf(m.tenant.address)) as bigint[])[1]).to.be.greaterThan(0n);
+
+    const cancelled = await runCli(["cancel", String(us)], env);
+    expect(cancelled.code, cancelled.stderr).to.equal(0);
+    expect(cancelled.stdout).to.include(`order ${us}: cancelled, 180000 wei went back to your available balance`);
+    const again = await runCli(["cancel", String(us)], env);
+    expect(again.code).to.equal(1);
+    expect(again.stderr).to.equal(`error: order ${us} is cancelled, not open: nothing to cancel\n`);
   });
 });

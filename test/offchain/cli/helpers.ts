@@ -33,3 +33,29 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 
 /** A stack trace line ("    at fn (file:1:2)"): never allowed in the CLI's output. */
 export const STACK_LINE = /^\s+at .+[:(]/m;
+
+/** A `tom3` run still going: its output so far, and its end. */
+export interface RunningCli {
+  output(): CliRun;
+  done: Promise<CliRun>;
+  /** Ctrl-C: SIGINT to the process. */
+  interrupt(): void;
+}
+
+/** Like `runCli`, but the output can be read while it runs (a countdown, a wait for a line). */
+export function startCli(args: string[], env: Record<string, string> = {}): RunningCli {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !CLEARED.includes(key)));
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...base, TOM3_POLL_MS: "100", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const run: CliRun = { code: null, stdout: "", stderr: "" };
+  child.stdout.on("data", (chunk: Buffer) => (run.stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (run.stderr += chunk.toString()));
+  const done = new Promise<CliRun>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ ...run, code }));
+  });
+  return { output: () => ({ ...run }), done, interrupt: () => void child.kill("SIGINT") };
+}

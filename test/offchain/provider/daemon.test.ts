@@ -179,6 +179,10 @@ dataDir: ${dir}
     expect((await api("/orders/abc/decision")).status).to.equal(400);
     const detail = await api(`/charters/${orderId}`);
     expect(detail.body).to.include({ phase: "running", version: HELLO_VERSION });
+    // Each published endpoint carries the URL a tenant opens, and it answers.
+    const [shownWeb] = detail.body.endpoints as { service: string; url: string }[];
+    expect(shownWeb).to.include({ service: "web", url: `http://127.0.0.1:${web.hostPort}` });
+    expect((await fetch(shownWeb.url)).status).to.equal(200);
     const metrics = await fetch(`${daemon.apiUrl}/metrics`).then((r) => r.text());
     expect(metrics).to.match(/tom3_provider_bids_sent_total \d/);
     expect(metrics).to.match(/^tom3_provider_p2p_requests_total\{type="push",code="OK"\} [1-9]\d*$/m);
@@ -519,5 +523,34 @@ dataDir: ${dir}
       await daemonB?.stop();
       await cleanUp(keyB.address);
     }
+  });
+
+  it("lists charters and decisions in pages: sorted by id, a cursor, and a clear 400 for a bad limit or cursor", async function () {
+    for (const [path, key, ids] of [
+      ["/charters", "charters", daemon.charters.charters().map((c) => c.charterId)],
+      ["/decisions", "decisions", daemon.engine.decisions().map((d) => d.orderId)],
+    ] as const) {
+      const all = [...ids].sort((a, b) => Number(BigInt(a) - BigInt(b)));
+      expect(all.length, `${path}: earlier tests leave several`).to.be.greaterThan(2);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = cursor === null ? "?limit=2" : `?limit=2&cursor=${cursor}`;
+        const got = await api(`${path}${query}`);
+        expect(got.status).to.equal(200);
+        const items = got.body[key] as { charterId?: string; orderId?: string }[];
+        expect(items.length).to.be.at.most(2);
+        seen.push(...items.map((i) => String(i.charterId ?? i.orderId)));
+        cursor = got.body.nextCursor as string | null;
+      } while (cursor !== null);
+      expect(seen, path).to.deep.equal(all);
+      expect(((await api(path)).body[key] as unknown[]).length).to.equal(all.length); // default limit 50
+    }
+    const badLimit = await api("/charters?limit=0");
+    expect(badLimit).to.deep.equal({ status: 400, body: { error: { code: "BAD_REQUEST", message: 'limit must be an integer from 1 to 500 (got "0")' } } });
+    expect((await api("/decisions?limit=abc")).status).to.equal(400);
+    const badCursor = await api("/decisions?cursor=-1");
+    expect(badCursor.status).to.equal(400);
+    expect((badCursor.body.error as { message: string }).message).to.equal('cursor must be the nextCursor of the previous page (got "-1")');
   });
 });

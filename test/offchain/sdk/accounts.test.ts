@@ -16,7 +16,7 @@ import {
 } from "../../../offchain/sdk";
 import { startLocalChain } from "../../harness/local-chain";
 import type { LocalChain } from "../../harness/local-chain";
-import { ONE, PEER_ID, setUpMarket } from "./helpers";
+import { ONE, PEER_ID, providerApi, setUpMarket } from "./helpers";
 import type { Market } from "./helpers";
 
 /** Escrow, balances, the provider directory and errors, against a real node. */
@@ -107,7 +107,7 @@ describe("sdk: accounts, providers and errors", function () {
     expect(first.knownAttributes).to.deep.equal(["region=eu-west"]);
     expect(first.endpoints).to.deep.equal([
       { kind: "multiaddr", address: `/ip4/127.0.0.1/tcp/4001/p2p/${PEER_ID}`, peerId: PEER_ID },
-      { kind: "https", url: "https://provider-0.example" },
+      { kind: "https", url: providerApi(0) },
     ]);
   });
 

@@ -24,6 +24,12 @@ export interface Market {
 }
 
 /**
+ * The API URL provider `i` registers: a loopback port nothing listens on, so a client that asks it (service URLs,
+ * decisions) gets "did not answer" at once and no traffic leaves the machine.
+ */
+export const providerApi = (i: number): string => `http://127.0.0.1:${2 + i}`; // fetch refuses port 1 ("bad port")
+
+/**
  * Fund the tenant (account 1) and `providerCount` providers (accounts 2..) from the deployer, and register and
  * stake each provider in region eu-west with a multiaddr and an https endpoint.
  */
@@ -41,7 +47,7 @@ export async function setUpMarket(chain: LocalChain, providerCount = 2): Promise
   for (const [i, p] of providers.entries()) {
     await (await token.transfer(p.address, 100n * ONE)).wait();
     const registry = at(contracts.registry, providerRegistryAbi, p);
-    const endpoint = `/ip4/127.0.0.1/tcp/${4001 + i}/p2p/${PEER_ID} https://provider-${i}.example`;
+    const endpoint = `/ip4/127.0.0.1/tcp/${4001 + i}/p2p/${PEER_ID} ${providerApi(i)}`;
     await (await registry.register(endpoint, [attributeId("region=eu-west")])).wait();
     await (await at(contracts.token, tom3TokenAbi, p).approve(contracts.registry, 100n * ONE)).wait();
     await (await registry.stake(10n * ONE * BigInt(i + 1))).wait();

@@ -17,7 +17,7 @@ import type { Tom3ProgressEvent } from "../../../offchain/sdk";
 import { parseManifest } from "../../../offchain/manifest";
 import { REPO_ROOT, startLocalChain } from "../../harness/local-chain";
 import type { LocalChain } from "../../harness/local-chain";
-import { acknowledge, bid, increaseTime, setUpMarket } from "./helpers";
+import { acknowledge, bid, increaseTime, providerApi, setUpMarket } from "./helpers";
 import type { Market } from "./helpers";
 
 const HELLO = readFileSync(join(REPO_ROOT, "examples", "hello.yaml"), "utf8");
@@ -112,7 +112,7 @@ describe("sdk: a deployment's life cycle", function () {
     const error = await deliverWorkload(nowhere, { deploymentId, manifest: HELLO }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(Tom3DeliveryError);
     expect((error as Error).message).to.match(/could not deliver deployment \d+ to provider 0x[0-9a-fA-F]{40} \(charter/);
-    expect((error as Error).message).to.include("https://provider-1.example: no delivery transport");
+    expect((error as Error).message).to.include(`${providerApi(1)}: no delivery transport`);
   });
 
   it("waits for the provider's acknowledgement, with a default timeout", async function () {
@@ -130,6 +130,7 @@ describe("sdk: a deployment's life cycle", function () {
 
   it("shows the deployment's status: orders, charters, accrual", async function () {
     await increaseTime(m, 100);
+    // The providers' APIs here answer nothing: the status says why a charter has no service URL.
     const { deployments } = await getStatus(client);
     expect(deployments).to.have.length(1);
     const [status] = deployments;
@@ -140,13 +141,17 @@ describe("sdk: a deployment's life cycle", function () {
     expect(charter.pricePerSecond).to.equal(100n);
     expect(charter.accrued).to.be.at.least(100n * 100n);
     expect(charter.claimable).to.equal(charter.accrued);
-    expect(charter.providerEndpoint).to.include("https://provider-1.example");
+    expect(charter.providerEndpoint).to.include(providerApi(1));
+    expect(charter.serviceEndpoints).to.equal(undefined);
+    expect(charter.serviceEndpointsError).to.match(/^http:\/\/127\.0\.0\.1:3 did not answer \(.*ECONNREFUSED/);
 
     const byId = await getStatus(client, {
       deploymentId,
-      serviceEndpoints: async () => ["http://203.0.113.9:80"],
+      serviceEndpoints: async () => [{ service: "web", replica: 0, port: 8080, as: 80, url: "http://203.0.113.9:32839" }],
     });
-    expect(byId.deployments[0].charters[0].serviceEndpoints).to.deep.equal(["http://203.0.113.9:80"]);
+    expect(byId.deployments[0].charters[0].serviceEndpoints).to.deep.equal([
+      { service: "web", replica: 0, port: 8080, as: 80, url: "http://203.0.113.9:32839" },
+    ]);
   });
 
   it("updates the deployment to a new version and re-delivers it", async function () {
@@ -163,7 +168,7 @@ describe("sdk: a deployment's life cycle", function () {
   });
 
   it("extends the charter and the deployment, depositing only when short", async function () {
-    const before = (await client.getStatus({ deploymentId })).deployments[0].charters[0].endsAt;
+    const before = (await client.getStatus({ deploymentId, serviceEndpoints: false })).deployments[0].charters[0].endsAt;
     const extended = await client.extendCharter({ charterId: orderId, by: 600 });
     expect(extended.endsAt).to.equal(before + 600n);
     expect(extended.locked).to.equal(100n * 600n);
@@ -186,7 +191,7 @@ describe("sdk: a deployment's life cycle", function () {
     const [available, locked] = await m.market.balanceOf(m.tenant.address);
     expect(locked).to.equal(0n);
     expect(available).to.be.greaterThan(0n);
-    const status = (await client.getStatus({ deploymentId })).deployments[0];
+    const status = (await client.getStatus({ deploymentId, serviceEndpoints: false })).deployments[0];
     expect(status.open).to.equal(false);
     expect(status.charters[0]).to.deep.include({ state: "Closed", closeReason: "ClosedByTenant" });
     expect(events.map((e) => e.type)).to.include.members(["charterClosed", "deploymentClosed"]);
@@ -202,5 +207,21 @@ describe("sdk: a deployment's life cycle", function () {
     expect(matched).to.deep.equal([]);
     expect(unmatched).to.deep.equal([{ orderId: orders[0].orderId, reason: "noBids", cancelledByUs: true }]);
     expect((await m.market.order(orders[0].orderId)).state).to.equal(3n); // Cancelled
+
+    // Why nobody bid: every registered provider is asked; these announce an API that does not answer.
+    const { decisions } = await client.getBidDecisions({ orderId: orders[0].orderId });
+    expect(decisions.map((d) => [d.provider, d.kind])).to.have.deep.members(m.providers.map((p) => [p.address, "unreachable"]));
+    for (const d of decisions) expect(d.reason).to.match(/^http:\/\/127\.0\.0\.1:\d did not answer \(.*ECONNREFUSED/);
+  });
+
+  it("cancels an open order, unlocking what it held, and refuses one that is not open", async function () {
+    const { orders } = await client.deployManifest({ manifest: HELLO });
+    const [, lockedBefore] = (await m.market.balanceOf(m.tenant.address)) as [bigint, bigint];
+    const cancelled = await client.cancelOrder({ orderId: orders[0].orderId });
+    expect(cancelled.unlocked).to.equal(orders[0].spec.maxPricePerSecond * orders[0].spec.duration);
+    expect(cancelled.locked).to.equal(lockedBefore - cancelled.unlocked);
+    const again = await client.cancelOrder({ orderId: orders[0].orderId }).catch((e: unknown) => e);
+    expect(again).to.be.instanceOf(Tom3InputError);
+    expect((again as Error).message).to.equal(`order ${orders[0].orderId} is cancelled, not open: nothing to cancel`);
   });
 });

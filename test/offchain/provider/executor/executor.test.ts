@@ -166,7 +166,8 @@ describe("DockerExecutor (real Docker engine)", function () {
       await expectExecutorError(executor.run(workload(202, parsed)), "INVALID_REQUEST");
     });
 
-    it("rolls out a new version (new containers first, then the old removed) and keeps the old one on failure", async () => {
+    it("rolls out a new version on the same host port, and keeps the old one running on failure", async () => {
+      const port = b.endpoints[0].hostPort;
       const broken = helloManifest("", (t) => t.replace("image: tom3/api:local", "image: tom3/absent:nope"));
       const failed = await expectExecutorError(executor.rollout(workload(202, broken)), "ROLLOUT_FAILED");
       expect(((failed.cause as ExecutorError).code)).to.equal("IMAGE_UNAVAILABLE");
@@ -178,9 +179,31 @@ describe("DockerExecutor (real Docker engine)", function () {
       expect(rolled.version).to.equal(next.version);
       const after = (await executor.list()).find((c) => c.charterId === "202")!;
       expect(after.versions).to.deep.equal([next.version]);
-      const page = await httpGet(rolled.endpoints[0].hostPort);
+      // The service keeps its address: the new version publishes on the port the old one had.
+      expect(rolled.endpoints.map((e) => [e.service, e.port, e.hostPort])).to.deep.equal([["web", 8080, port]]);
+      const page = await httpGet(port);
       expect(page.status).to.equal(200);
+      expect(page.body).to.include("bonjour");
       b = rolled;
+    });
+
+    it("publishes on a new port when the kept one was taken meanwhile, and still serves", async () => {
+      const port = b.endpoints[0].hostPort;
+      // The old web container stops, and something else takes its port before the next rollout.
+      const web = (await executor.list()).find((c) => c.charterId === "202")!.containers.find((c) => c.service === "web")!;
+      await docker.getContainer(web.id).stop({ t: 1 });
+      const squatter = net.createServer();
+      await new Promise<void>((resolve, reject) => squatter.once("error", reject).listen(port, "127.0.0.1", resolve));
+      try {
+        const next = helloManifest("", (t) => t.replace("GREETING: hello", "GREETING: hola"));
+        const rolled = await executor.rollout(workload(202, next));
+        const [endpoint] = rolled.endpoints;
+        expect(endpoint.hostPort).to.not.equal(port);
+        expect((await httpGet(endpoint.hostPort)).body).to.include("hola");
+        b = rolled;
+      } finally {
+        await new Promise((resolve) => squatter.close(resolve));
+      }
     });
 
     it("tears a charter down: no container and no network left", async () => {

@@ -1,6 +1,6 @@
 /** The firewall's shape, without an engine: which networks a manifest's rules make and who joins them. */
 import { expect } from "chai";
-import { planCharter, planNetworks } from "../../../../offchain/provider/executor";
+import { hostPortKey, planCharter, planNetworks } from "../../../../offchain/provider/executor";
 import { helloManifest, workload } from "./helpers";
 
 const policy = {
@@ -63,5 +63,14 @@ describe("executor plan: the manifest's rules as networks", () => {
     const caps = (s: string) => plan.replicas.find((r) => r.service === s)!.create.HostConfig!.CapAdd;
     expect(caps("web")).to.deep.equal(["NET_BIND_SERVICE"]);
     expect(caps("api")).to.deep.equal([]);
+  });
+
+  it("publishes on the host port a rollout keeps for a service's replica and container port, else lets the engine pick", () => {
+    const twoWebs = helloManifest("", (t) => t.replace("    count: 1", "    count: 2"));
+    const plan = planCharter(workload(8, twoWebs), policy, new Map([[hostPortKey("web", 0, 8080), 32839]]));
+    const bindings = plan.replicas
+      .filter((r) => r.service === "web")
+      .map((r) => (r.create.HostConfig?.PortBindings as Record<string, unknown>)["8080/tcp"]);
+    expect(bindings).to.deep.equal([[{ HostIp: "127.0.0.1", HostPort: "32839" }], [{ HostIp: "127.0.0.1", HostPort: "" }]]);
   });
 });
