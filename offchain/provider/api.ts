@@ -15,7 +15,7 @@
  * manager as a p2p push: a workload uploaded here runs exactly like one pushed. Refusals carry the p2p protocol's
  * codes where the meaning is the same (`UPLOAD_STATUS` gives each code's HTTP status).
  */
-import type { Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { Contract, getAddress, verifyMessage, ZeroAddress } from "ethers";
@@ -356,14 +356,41 @@ export function createApi(o: ApiOptions): express.Express {
   return app;
 }
 
-/** Listen on `host:port` (port 0: any free port); resolves with the server and its address. */
-export async function listenApi(app: express.Express, address: string): Promise<{ server: Server; url: string }> {
+/** A bound API socket: `serve(app)` hands its requests to the app; until then every request gets 503 STARTING. */
+export interface ListeningApi {
+  server: Server;
+  /** `http://<bound address>:<port>`. */
+  url: string;
+  serve(app: express.Express): void;
+}
+
+/**
+ * Bind `host:port` (port 0: any free port) before the rest of the daemon exists, so the registered endpoint can name
+ * the API's real address; requests that arrive before `serve` get 503 with code STARTING.
+ */
+export async function listenApi(address: string): Promise<ListeningApi> {
   const at = address.lastIndexOf(":");
   const host = address.slice(0, at).replace(/^\[|\]$/g, "");
   const port = Number(address.slice(at + 1));
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(s)));
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const server = createServer((req, res) => {
+    if (handler) return handler(req, res);
+    res.writeHead(503, { "content-type": "application/json", "retry-after": "1" });
+    res.end(JSON.stringify({ error: { code: "STARTING", message: "the provider daemon is starting; try again in a moment" } }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
   });
   const bound = server.address() as AddressInfo;
-  return { server, url: `http://${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}` };
+  return {
+    server,
+    url: `http://${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`,
+    serve: (app) => {
+      handler = app;
+    },
+  };
 }

@@ -17,6 +17,7 @@ import { formatIssue, formatPath, type ManifestIssue, type PathSegment } from ".
 import { readManifestSource, type Data } from "../manifest/source";
 import schema from "./config.schema.json";
 import { pricingStrategyNames, type PricingConfig } from "./pricing";
+import { isApiUrl } from "../chain/endpoint";
 
 export interface ProviderConfig {
   source: string;
@@ -206,6 +207,13 @@ export function parseProviderConfig(
         );
       }
     }
+
+    const announce = (data.endpoints?.announce as Data[] | undefined) ?? [];
+    announce.forEach((entry, i) => {
+      if (typeof entry === "string" && /^http:\/\//i.test(entry) && !isApiUrl(entry)) {
+        at(["endpoints", "announce", i], `${entry}: a public API is announced as https:// (http:// only on a loopback host such as 127.0.0.1)`);
+      }
+    });
 
     const attributes = new Map<string, string>();
     for (const [k, v] of Object.entries((data.attributes ?? {}) as Record<string, Data>)) {

@@ -17,7 +17,8 @@ import { marketAbi } from "../chain/abis";
 import { formatTokens } from "../chain/units";
 import { readDeployment, type Tom3Deployment } from "../chain/addresses";
 import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../p2p";
-import { createApi, listenApi } from "./api";
+import { createApi, listenApi, type ListeningApi } from "./api";
+import { isApiUrl } from "../chain/endpoint";
 import { BidEngine } from "./bidengine";
 import { CharterManager, DEFAULT_WATCHDOG_MARGIN_SECONDS } from "./charters";
 import { loadProviderKey, ProviderConfigError, ProviderConfigFieldError, resolveCapacity, type ProviderConfig } from "./config";
@@ -151,14 +152,33 @@ export class ProviderDaemon {
     });
     this.stops.unshift(() => this.node.stop());
 
+    // The API's socket is bound now, before registration, so the endpoint can name where it really listens; it
+    // answers 503 STARTING until every part behind it exists (see `listening.serve` below).
+    const apiAddress = this.o.api ?? config.endpoints.api;
+    let listening: ListeningApi | undefined;
+    if (apiAddress !== undefined) {
+      listening = await listenApi(apiAddress).catch((error: unknown) => {
+        throw new ProviderConfigFieldError("endpoints.api", config.source, `cannot listen on ${apiAddress} (${reasonOf(error)})`, { cause: error });
+      });
+      const server = listening.server;
+      this.apiUrl = listening.url;
+      this.stops.unshift(
+        () =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      );
+    }
+
     if (config.register.enabled) {
-      const endpoint =
-        config.endpoints.announce.length > 0
-          ? config.endpoints.announce
-              // A multiaddr gets the node's peer id; an https URL (the API, for signed uploads) stays as written.
-              .map((a) => (a.includes("/p2p/") || !a.startsWith("/") ? a : `${a}/p2p/${this.node.peerId}`))
-              .join(" ")
-          : this.node.multiaddrs.join(" ");
+      const endpoint = registeredEndpoint(config.endpoints.announce, this.node.peerId.toString(), this.node.multiaddrs.map(String), this.apiUrl);
+      if (this.apiUrl !== undefined && !endpoint.split(" ").some(isApiUrl)) {
+        this.log.warn(
+          { field: "endpoints.announce" },
+          "endpoints.announce lists no https:// URL of this API: tenants cannot read their service URLs, logs or this provider's bid decisions; add the API's public URL there",
+        );
+      }
       const registration = { signer, registry: deployment.contracts.registry, stake: config.register.stake };
       const result = await ensureRegistered({ ...registration, endpoint, attributes: [...config.attributes.keys()] });
       if (result.registered) this.log.info({ endpoint }, "registered as a provider");
@@ -235,8 +255,7 @@ export class ProviderDaemon {
     this.watcher.start();
     this.stops.unshift(() => this.watcher.stop());
 
-    const api = this.o.api ?? config.endpoints.api;
-    if (api !== undefined) {
+    if (listening !== undefined) {
       const app = createApi({
         provider,
         market,
@@ -252,17 +271,7 @@ export class ProviderDaemon {
         chainId: deployment.chainId,
         registration: () => this.registration(),
       });
-      const { server, url } = await listenApi(app, api).catch((error: unknown) => {
-        throw new ProviderConfigFieldError("endpoints.api", config.source, `cannot listen on ${api} (${reasonOf(error)})`, { cause: error });
-      });
-      this.apiUrl = url;
-      this.stops.unshift(
-        () =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-          }),
-      );
+      listening.serve(app);
     }
   }
 
@@ -388,4 +397,24 @@ function reasonOf(error: unknown): string {
 /** The entries of `o` that are set: a config's absent field must not override a default with `undefined`. */
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * The endpoint registered on chain: `endpoints.announce` as written (a multiaddr gets the node's peer id), or, when
+ * it is empty, the addresses the node really listens on plus the API's URL (a wildcard bind is announced on the
+ * first IPv4 address the p2p node listens on, which is loopback on a development machine).
+ */
+export function registeredEndpoint(announce: readonly string[], peerId: string, multiaddrs: readonly string[], apiUrl: string | undefined): string {
+  if (announce.length > 0) return announce.map((a) => (a.includes("/p2p/") || !a.startsWith("/") ? a : `${a}/p2p/${peerId}`)).join(" ");
+  const entries = [...multiaddrs];
+  if (apiUrl !== undefined) {
+    const url = new URL(apiUrl);
+    if (url.hostname === "0.0.0.0" || url.hostname === "[::]") {
+      const ip4 = multiaddrs.map((m) => /^\/ip4\/([\d.]+)\//.exec(m)?.[1]).find((ip) => ip !== undefined && ip !== "0.0.0.0");
+      if (ip4 !== undefined) entries.push(`http://${ip4}:${url.port}`);
+    } else {
+      entries.push(apiUrl);
+    }
+  }
+  return entries.join(" ");
 }

@@ -141,7 +141,7 @@ ${key}
 
 endpoints:
   listen: [${yaml(v.listen ?? "/ip4/0.0.0.0/tcp/4001")}]
-${v.announce && v.announce.length > 0 ? `  announce: [${v.announce.map(yaml).join(", ")}]\n` : "  # announce: [/dns4/provider.example.com/tcp/4001]   # what peers dial; default: the listen addresses\n"}  api: ${yaml(v.api ?? "0.0.0.0:8443")}
+${v.announce && v.announce.length > 0 ? `  announce: [${v.announce.map(yaml).join(", ")}]\n` : "  # announce: [/dns4/provider.example.com/tcp/4001, https://provider.example.com]   # what peers dial and the API's public URL; default: the listen addresses and http://<first IPv4>:<api port>\n"}  api: ${yaml(v.api ?? "0.0.0.0:8443")}
 
 ${attributes.length > 0 ? `attributes:\n${attributes.map(([k, val]) => `  ${k}: ${yaml(val)}`).join("\n")}\n` : "# attributes: { region: eu-west }   # each becomes keccak256(\"key=value\") on chain; orders may require them\n"}
 # Measured on this host by \`tom3 provider init\`: CPUs, memory, free disk under dataDir. Bandwidth is not measured:

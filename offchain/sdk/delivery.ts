@@ -11,6 +11,7 @@
  * entry is tried.
  */
 import { Tom3SdkError } from "./errors";
+import { isApiUrl } from "../chain/endpoint";
 
 /** Sends a deployment's manifest bytes to one endpoint entry of a provider. */
 export interface ManifestDelivery {
@@ -33,10 +34,7 @@ export class UnsupportedEndpointError extends Tom3SdkError {
 /** One entry of a provider's endpoint: a libp2p multiaddr, or the base URL of its HTTP API (kind `https`). */
 export type EndpointEntry = { kind: "multiaddr"; address: string; peerId: string } | { kind: "https"; url: string };
 
-/** `https://…`, or `http://` to a loopback address (127.x, localhost, [::1]). */
-export function isApiUrl(entry: string): boolean {
-  return /^https:\/\/\S+$/i.test(entry) || /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/\S*)?$/i.test(entry);
-}
+export { isApiUrl } from "../chain/endpoint";
 
 /**
  * Split an on-chain endpoint into its entries, multiaddrs first (the order peers try them), each kind in the

@@ -67,12 +67,10 @@ dataDir: ${tempDir()}
       charters: { claimIntervalMs: 1_000, watchdogMarginSeconds: 60 },
     });
     await daemon.start();
-    // The provider announces its API beside its multiaddr, as a provider with a public API does (https:// in
-    // production; http:// is taken on loopback): the CLI reads service URLs, logs and decisions there.
-    const providerWallet = new Wallet(key.privateKey, m.provider);
-    const registry = m.registry.connect(providerWallet) as typeof m.registry;
-    const attributes = [...((await registry.attributesOf(key.address)) as string[])];
-    await (await registry.update(`${daemon.node.multiaddrs.join(" ")} ${daemon.apiUrl}`, attributes)).wait();
+    // With no `announce`, the daemon registers where it listens: its multiaddrs and its API's URL, where the CLI
+    // reads service URLs, logs and bid decisions.
+    const endpoint = String(await m.registry.endpointOf(key.address));
+    expect(endpoint.split(" ")).to.include(daemon.apiUrl);
     env = {
       TOM3_RPC_URL: chain.rpcUrl,
       TOM3_DEPLOYMENTS_DIR: chain.deploymentsDir,

@@ -141,10 +141,10 @@ dataDir: ${dir}
     if (key) await cleanUp(key.address);
   });
 
-  it("registers itself with the addresses its p2p node listens on", async function () {
+  it("registers itself with the addresses its p2p node and its API listen on", async function () {
     expect(await suite.registry.isProvider(key.address)).to.equal(true);
     const endpoint = await suite.registry.endpointOf(key.address);
-    expect(endpoint).to.equal(daemon.node.multiaddrs.join(" "));
+    expect(endpoint).to.equal([...daemon.node.multiaddrs, daemon.apiUrl].join(" "));
   });
 
   it("bids, wins, gets the workload over p2p, runs it, acknowledges, claims, and tears down on close", async function () {
@@ -397,7 +397,7 @@ dataDir: ${dir}
     const web = charter(lostContainers.charterId).endpoints!.find((e) => e.service === "web")!;
     expect((await httpGet(web.hostPort)).status).to.equal(200);
     // The registry follows the restarted node's new address.
-    expect(await suite.registry.endpointOf(key.address)).to.equal(daemon.node.multiaddrs.join(" "));
+    expect(await suite.registry.endpointOf(key.address)).to.equal([...daemon.node.multiaddrs, daemon.apiUrl].join(" "));
 
     await suite.market.connect(tenant).closeCharter(lostContainers.charterId);
     await eventually(() => charter(lostContainers.charterId).phase === "closed", 30_000, "the close");
