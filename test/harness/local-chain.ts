@@ -58,6 +58,8 @@ export interface StartLocalChainOptions {
   compile?: boolean;
   /** Keep the logs here (compile.log, chain.log, deploy.log) instead of the temporary directory `stop()` removes. */
   logDir?: string;
+  /** Extra environment of the deploy (TOM3_PARAMETERS, ...). */
+  deployEnv?: NodeJS.ProcessEnv;
 }
 
 /** Start a node, deploy the suite, and return its coordinates. */
@@ -83,6 +85,7 @@ export async function startLocalChain(options: StartLocalChainOptions = {}): Pro
       deploymentsDir,
       ignitionDir: join(dir, "ignition"),
       logFile: join(logDir, "deploy.log"),
+      env: options.deployEnv,
       deadline,
     });
     const deployment = readDeployment(CHAIN_ID, deploymentsDir);
