@@ -614,10 +614,20 @@ export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<Ma
       say("Payment accrues per second and the provider claims it (chain time advanced 60 s)");
       await m.advance(60);
     }
+    const blockBeforeClaim = await m.rpc.getBlockNumber();
     await until("a claim", async () => {
       const c = (await market.charter(match.charterId)) as { claimed: bigint };
       return c.claimed > 0n;
-    }, 60_000, signal);
+    }, 60_000, signal).catch(async (error: unknown) => {
+      // A node that mines only when a transaction comes (a plain `hardhat node`) has no clock of its own.
+      if (m.realTime && (await m.rpc.getBlockNumber()) === blockBeforeClaim) {
+        throw new Error(
+          `${(error as Error).message}: the chain made no block in 60 s, and payment accrues and is claimed only as ` +
+            "blocks come; run the node with a block time, e.g. `npx anvil --port <port> --block-time 1`",
+        );
+      }
+      throw error;
+    });
     // One block for every figure, so that they add up: accrued = claimed + not yet claimed.
     const at = await m.rpc.getBlockNumber();
     const accruedAt = (await market.accrued(match.charterId, { blockTag: at })) as bigint;

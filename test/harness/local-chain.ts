@@ -162,12 +162,14 @@ export async function compileContracts(options: { logFile?: string; deadline?: n
     env: { ...process.env, FORCE_COLOR: "0" },
     deadline: options.deadline ?? Date.now() + 600_000,
     logFile: options.logFile,
-    tailLines: 14,
+    tailLines: 8,
+    cause: compilerError,
   });
   const summary = output
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => /^(Nothing to compile|Compiled \d+|Successfully generated|No need to generate|Unchanged:|Wrote )/.test(l));
+    .filter((l) => /^(Nothing to compile|Compiled \d+|Successfully generated|No need to generate|Unchanged:|Wrote )/.test(l))
+    .map((l) => l.replace(/[.!]+$/, ""));
   return summary.join("; ") || "compiled";
 }
 
@@ -273,7 +275,7 @@ export class ProcessLog {
   tail(n: number, without?: string): string {
     this.flush();
     return this.lines
-      .filter((l) => l.trim() !== "" && l.trim() !== without && !BANNER.test(l))
+      .filter((l) => l.trim() !== "" && l.trim() !== without && !BANNER.test(l) && !STACK.test(l))
       .slice(-n)
       .map((l) => `    | ${l}`)
       .join("\n");
@@ -288,6 +290,8 @@ export class ProcessLog {
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 const PRIVATE_KEY = /private key/i;
+/** Stack frames and the error they belong to: Hardhat prints them when it believes it runs in CI. */
+const STACK = /^\s+at |^HardhatError: /;
 const BANNER = /^(Account #\d+:|Accounts$|========|WARNING: These accounts|Any funds sent to them)/;
 
 async function waitForRpc(rpcUrl: string, node: ChildProcess, deadline: number): Promise<void> {
@@ -319,7 +323,14 @@ function runStep(
   what: string,
   command: string,
   args: string[],
-  options: { env: NodeJS.ProcessEnv; deadline: number; logFile?: string; tailLines: number },
+  options: {
+    env: NodeJS.ProcessEnv;
+    deadline: number;
+    logFile?: string;
+    tailLines: number;
+    /** The failure's own line in the output, when the default (`errorLine`) does not find it. */
+    cause?: (output: string) => string | undefined;
+  },
 ): Promise<string> {
   return new Promise((resolveRun, reject) => {
     const log = new ProcessLog(options.logFile);
@@ -345,9 +356,18 @@ function runStep(
       clearTimeout(timer);
       log.flush();
       if (code === 0) resolveRun(log.text());
-      else fail(errorLine(log.text()) ?? `exited with code ${code}`);
+      else fail(options.cause?.(log.text()) ?? errorLine(log.text()) ?? `exited with code ${code}`);
     });
   });
+}
+
+/** The compiler's first error and where it is: "contracts/Market.sol:197:9: DeclarationError: Undeclared identifier." */
+export function compilerError(output: string): string | undefined {
+  const lines = output.split("\n");
+  const i = lines.findIndex((l) => /^\w*Error: /.test(l) && !/^HardhatError: /.test(l));
+  if (i === -1) return undefined;
+  const at = /^\s*-->\s*(.+?):?\s*$/.exec(lines[i + 1] ?? "")?.[1];
+  return `${at ? `${at}: ` : ""}${lines[i].trim()}`;
 }
 
 /** The line of a child's output that names its failure: a `deploy failed:` / `Error HH...` line, else the last one. */
