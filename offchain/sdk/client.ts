@@ -146,7 +146,7 @@ export class Tom3Client {
     const client = new Tom3Client({ ...options, deployment });
     const missing = await contractsWithoutCode(deployment, (address) => provider.getCode(address), ["token", "registry", "market"]);
     if (missing.length > 0) {
-      const dir = options.deploymentsDir;
+      const dir = options.deploymentsDir === DEFAULT_DEPLOYMENTS_DIR ? undefined : options.deploymentsDir;
       const source = options.deployment ? "the deployment record" : deploymentFile(chainId, dir ?? DEFAULT_DEPLOYMENTS_DIR);
       const rpcUrl = (provider as { _getConnection?: () => { url: string } })._getConnection?.().url;
       throw new Tom3NotDeployedError(staleDeploymentMessage({ source, chainId, rpcUrl, deploymentsDir: dir, missing }), {
