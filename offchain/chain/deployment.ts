@@ -158,7 +158,8 @@ export function staleDeploymentMessage(
   },
 ): string {
   const where = options.rpcUrl ? ` (node ${originOf(options.rpcUrl)})` : "";
-  const at = options.missing.map((m) => `${m.key} ${m.address}`).join(", ");
+  const named = options.missing.map((m) => `${m.key} ${m.address}`);
+  const at = named.length <= 2 ? named.join(", ") : `${named[0]} and ${named.length - 1} more of its addresses`;
   return (
     `${options.source}: no TOM3 contract on chain ${options.chainId} at ${at}${where}: the record is stale (the node ` +
     `was restarted or replaced since the deploy, or the record belongs to another node)${options.hint ?? ""}; ` +

@@ -197,6 +197,10 @@ describe("offchain/chain/addresses", function () {
           "`TOM3_LOCAL_RPC_URL=http://127.0.0.1:9000 npm run deploy -- --network localhost`, which rewrites this file",
       );
       expect(message).not.to.contain("secret");
+      const all = Object.entries(RECORD.contracts).map(([key, address]) => ({ key, address }));
+      expect(staleDeploymentMessage({ source: "f.json", chainId: 1, network: "remote", missing: all })).to.match(
+        new RegExp(`^f.json: no TOM3 contract on chain 1 at token ${RECORD.contracts.token} and 4 more of its addresses: the record is stale`),
+      );
     });
   });
 });
