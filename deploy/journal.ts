@@ -37,6 +37,14 @@ export function journalAddresses(dir: string): Record<string, string> {
   return JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
 }
 
+/** The block of the journal's first confirmed transaction: where the suite's events start; undefined if none. */
+export function journalFirstBlock(dir: string): number | undefined {
+  const file = join(dir, "journal.jsonl");
+  if (!existsSync(file)) return undefined;
+  const blocks = [...readFileSync(file, "utf8").matchAll(/"blockNumber":(\d+)/g)].map((m) => Number(m[1]));
+  return blocks.length > 0 ? Math.min(...blocks) : undefined;
+}
+
 /** A deploy that must not go on; the message says why and what to run. */
 export class DeployRefusedError extends Error {
   override readonly name = "DeployRefusedError";

@@ -10,12 +10,12 @@
  *
  * The journal is keyed by the chain id and the node's first block (deploy/journal.ts): a second node with the same
  * chain id (a restarted `hardhat node`, anvil) gets a deployment of its own. Re-running against the same node
- * resumes or reuses its deployment; the addresses file keeps the block where the suite was first deployed.
+ * resumes or reuses its deployment; the addresses file names the block of the suite's first transaction.
  */
 import hre from "hardhat";
 import { existsSync, readFileSync } from "node:fs";
 import Tom3Module, { Tom3GovernedModule } from "../deploy/modules/Tom3";
-import { chooseJournal, missingCode, type JournalChoice, type Variant } from "../deploy/journal";
+import { chooseJournal, journalFirstBlock, missingCode, type JournalChoice, type Variant } from "../deploy/journal";
 import {
   DEFAULT_DEPLOYMENTS_DIR,
   deploymentFile,
@@ -75,10 +75,13 @@ async function main(): Promise<void> {
   } else {
     const file = deploymentFile(chainId, deploymentsDir);
     const previous = existsSync(file) ? safeRead(chainId, deploymentsDir) : undefined;
-    const sameSuite = previous?.contracts.market === contracts.market && (await hasCode(contracts.market));
+    // Where event scans start: the journal's first transaction (a reused journal deployed before this run), never
+    // later than an earlier record of the same suite says.
+    const candidates = [journal ? journalFirstBlock(journal.dir) : undefined, startBlock];
+    if (previous?.contracts.market === contracts.market) candidates.push(previous.deployedAtBlock);
     writeDeployment({
       chainId,
-      deployedAtBlock: sameSuite && previous ? Math.min(previous.deployedAtBlock, startBlock) : startBlock,
+      deployedAtBlock: Math.min(...candidates.filter((b): b is number => b !== undefined)),
       contracts: contracts as unknown as Tom3Addresses,
     }, deploymentsDir);
     console.log(`Code checked at every address; addresses written to ${file}`);

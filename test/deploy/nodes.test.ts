@@ -110,6 +110,13 @@ describe("deploying to several nodes (hardhat node, anvil)", function () {
     expect(again).to.contain("(an earlier deploy to this node: reused or resumed)");
     expect(await blockNumber(anvil.rpcUrl)).to.equal(block);
     expect(readDeployment(31337, dir("d"))).to.deep.equal(before);
+
+    // Without its record, the reused deployment still names the block of its first transaction: event scans
+    // start there, not after the deployment.
+    rmSync(join(dir("d"), "31337.json"));
+    await deploySuite({ rpcUrl: anvil.rpcUrl, deploymentsDir: dir("d"), ignitionDir });
+    expect(before.deployedAtBlock).to.equal(1);
+    expect(readDeployment(31337, dir("d"))).to.deep.equal(before);
   });
 
   it("a development node with the same first block but without the suite: the journal is set aside and the suite deployed afresh", async function () {
