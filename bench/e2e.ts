@@ -127,7 +127,7 @@ async function marketRun(m: DemoMarket, windowS: number, mode: "tenant" | "daemo
     firstHttp200(winner, match.charterId).then((at) => (t.ok200 = at)),
   ]).catch(async (error: unknown) => {
     const detail = await charterDetail(winner, match.charterId).catch((e: unknown) => String(e));
-    throw new Error(`${(error as Error).message}; ${winner.spec.name}'s charter: ${JSON.stringify(detail)}\n${winner.log.join("").slice(-2000)}`);
+    throw new Error(`${(error as Error).message}; ${winner.spec.name}'s charter: ${JSON.stringify(detail)}\n${winner.log.tail(20)}`);
   });
 
   await closeDeployment(client, { deploymentId: deployed.deploymentId });

@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: the TOM3 market on an embedded local chain, step by step.
+ * `npm run demo:chain`: the TOM3 market on the in-process Hardhat chain, step by step (no Docker, no daemons).
  *
  * Deploys the suite with the deployment module, funds a tenant and three providers, and walks one order through
  * its whole life on chain: bids at three prices (one provider declines, with the contract's own reason), the

@@ -17,12 +17,12 @@
  * `DemoMarket` is the market without the scenario (bench/e2e.ts measures with it).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { Contract, JsonRpcProvider, NonceManager, Wallet, formatUnits, parseUnits, type Signer } from "ethers";
-import { freePort, startLocalChain, type LocalChain, REPO_ROOT } from "../test/harness/local-chain";
+import { Contract, JsonRpcProvider, NonceManager, Wallet, formatUnits, parseUnits, type EventLog, type Signer } from "ethers";
+import { ProcessLog, compileContracts, freePort, startLocalChain, type LocalChain, REPO_ROOT } from "../test/harness/local-chain";
 import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../offchain/p2p";
 import {
   P2pManifestDelivery,
@@ -38,7 +38,8 @@ import {
 import type { Tom3Deployment } from "../offchain/chain/deployment";
 import { buildSampleImages } from "../offchain/provider/executor/images";
 import { LABEL } from "../offchain/provider/executor/plan";
-import { marketAbi, tom3TokenAbi } from "../offchain/chain/abis";
+import { marketAbi, providerRegistryAbi, tom3TokenAbi } from "../offchain/chain/abis";
+import { formatTokenAmount } from "../offchain/chain/units";
 import { DEMO_ROLES, connectNetwork, fundDemoAccounts, redact, type DemoNetwork, type NetworkEntry } from "./market-network";
 
 export interface ProviderSpec {
@@ -64,6 +65,28 @@ export interface MarketDemoOptions {
   signal?: AbortSignal;
   /** A configured network (`connectNetwork`) instead of the embedded chain. */
   network?: DemoNetwork;
+  /** Where the logs go (kept after the run); default: a new directory under the system's temporary directory. */
+  logDir?: string;
+}
+
+/** Where every amount of one charter went, from chain reads and events (all in wei). */
+export interface Reconciliation {
+  /** Price x duration: what the match kept locked for the charter. */
+  lockedForCharter: bigint;
+  /** Gross payment earned over the charter's life (accrued() after the close). */
+  accrued: bigint;
+  /** Gross amounts the provider's claims moved while the charter ran, and how many claims. */
+  claimedWhileRunning: bigint;
+  claims: number;
+  /** Gross amount paid by the close itself. */
+  paidAtClose: bigint;
+  /** Protocol fee taken from those payments (to the treasury). */
+  fees: bigint;
+  refunded: bigint;
+  /** What the tenant's TOM3 (wallet + market escrow) went down by during the demo. */
+  tenantSpent: bigint;
+  /** What each provider's TOM3 (wallet + market escrow + stake) went up by. */
+  providerReceived: Record<string, bigint>;
 }
 
 export interface MarketDemoResult {
@@ -94,10 +117,34 @@ export interface MarketDemoResult {
   accountsChange: bigint;
   /** The providers' accounts (what the executor's labels name). */
   providerAddresses: string[];
+  reconciliation: Reconciliation;
+  /** Where this run's logs are: the directory and each log by name (chain, deploy, alpha, ...). */
+  logDir: string;
+  logs: Record<string, string>;
   timings: Record<string, number>;
 }
 
-const fmt = (wei: bigint): string => (wei < 10n ** 12n ? `${wei} wei` : `${formatUnits(wei, 18)} TOM3`);
+/** The demo's unit convention, said once at the start. */
+export const UNITS_NOTE = "Amounts are in TOM3 (18 decimals); those below 0.000001 TOM3 are also given in wei (1 TOM3 = 10^18 wei).";
+
+/** An amount in TOM3, with its wei when it is small: "0.00000000000000496 TOM3 (4,960 wei)". */
+export function tom3(wei: bigint): string {
+  const abs = wei < 0n ? -wei : wei;
+  return abs !== 0n && abs < 10n ** 12n ? `${formatTokenAmount(wei)} (${grouped(wei)} wei)` : formatTokenAmount(wei);
+}
+
+/** A price per second in TOM3, with its wei: "0.00000000000000008 TOM3/s (80 wei/s)". */
+export function tom3PerSecond(wei: bigint): string {
+  return `${formatTokenAmount(wei)}/s (${grouped(wei)} wei/s)`;
+}
+
+const claimsText = (n: number): string => `${n} claim${n === 1 ? "" : "s"}`;
+
+function grouped(n: bigint): string {
+  return n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+const fmt = tom3;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` every 250 ms until it returns a value (not undefined / false); a daemon that exits ends the wait. */
@@ -137,7 +184,9 @@ export interface Daemon {
   key: Wallet;
   apiUrl: string;
   child: ChildProcess;
-  log: string[];
+  /** The daemon's output, also in `logFile`. */
+  log: ProcessLog;
+  logFile: string;
 }
 
 export interface DemoMarketOptions {
@@ -149,6 +198,8 @@ export interface DemoMarketOptions {
    * once). The chain's clock then runs as on a real chain, and the market waits for it instead of moving it.
    */
   blockIntervalMs?: number;
+  /** Where the logs go (kept after stop()); default: a new directory under the system's temporary directory. */
+  logDir?: string;
   /** A numbered step, and a line under it. */
   say: (text: string) => void;
   detail: (text: string) => void;
@@ -173,6 +224,11 @@ export class DemoMarket {
   tenant!: Wallet;
   token!: Contract;
   market!: Contract;
+  registry!: Contract;
+  /** The logs of this market (the chain's, the deploy's, each daemon's): kept after stop(). */
+  readonly logDir: string;
+  /** Each role's TOM3 (wallet + market escrow + stake) once funded, before the market is used. */
+  funded = new Map<string, bigint>();
   tenantNode?: ManifestNode;
   /** The market's token balance and the sum of the demo accounts' escrow, before the demo touched them. */
   before = { held: 0n, accounts: 0n };
@@ -186,6 +242,14 @@ export class DemoMarket {
   constructor(private readonly o: DemoMarketOptions) {
     this.realTime = o.network !== undefined || o.blockIntervalMs !== undefined;
     this.networkName = o.network?.name ?? "embedded";
+    this.logDir = o.logDir ?? mkdtempSync(join(tmpdir(), "tom3-demo-logs-"));
+    mkdirSync(this.logDir, { recursive: true });
+  }
+
+  /** The log files of this market by name; the chain's and the deploy's only on the embedded chain. */
+  logs(): Record<string, string> {
+    const names = [...(this.o.network ? [] : ["compile", "chain", "deploy"]), ...PROVIDERS.map((p) => p.name)];
+    return Object.fromEntries(names.map((n) => [n, join(this.logDir, `${n}.log`)]));
   }
 
   async start(): Promise<void> {
@@ -207,8 +271,9 @@ export class DemoMarket {
       detail(`chain ${net.chainId} at ${redact(net.rpcUrl)}; its own clock: the demo waits for real time, never moves it`);
       keys = net.keys;
     } else {
-      say("Starting an embedded local chain and deploying the TOM3 suite with the deployment module");
-      this.chain = await startLocalChain({ timeoutMs: 120_000 });
+      say("Compiling the contracts (only what changed), starting an embedded local chain, deploying the TOM3 suite");
+      detail(`compile: ${await compileContracts({ logFile: join(this.logDir, "compile.log") })}`);
+      this.chain = await startLocalChain({ timeoutMs: 120_000, logDir: this.logDir });
       this.rpcUrl = this.chain.rpcUrl;
       this.deployment = this.chain.deployment;
       this.deploymentsDir = this.chain.deploymentsDir;
@@ -228,6 +293,7 @@ export class DemoMarket {
     const providerKeys = keys.slice(1).map((k) => new Wallet(k, this.rpc));
     this.token = new Contract(this.deployment.contracts.token, tom3TokenAbi, this.rpc);
     this.market = new Contract(this.deployment.contracts.market, marketAbi, this.rpc);
+    this.registry = new Contract(this.deployment.contracts.registry, providerRegistryAbi, this.rpc);
     this.before = await this.holdings([this.tenant.address, ...providerKeys.map((k) => k.address)]);
 
     const roles = [this.tenant, ...providerKeys].map((w, i) => ({ role: DEMO_ROLES[i], address: w.address }));
@@ -257,6 +323,8 @@ export class DemoMarket {
       }
     }
 
+    for (const w of [this.tenant, ...providerKeys]) this.funded.set(w.address, (await this.tom3Of(w.address)).total);
+
     say("Starting three provider daemons as separate processes (`tom3 provider start --config`)");
     for (const [i, spec] of PROVIDERS.entries()) {
       signal?.throwIfAborted();
@@ -275,9 +343,9 @@ export class DemoMarket {
         signal,
       ).catch((error: unknown) => {
         if (error instanceof DaemonExited) throw error;
-        throw new Error(`${(error as Error).message}\n${d.log.join("").slice(-3000)}`);
+        throw new Error(`${(error as Error).message}; the last lines of ${d.logFile}:\n${d.log.tail(10)}`);
       });
-      detail(`${d.spec.name} (${d.spec.region}, floor ${d.spec.price} wei/s): pid ${d.child.pid}, API ${d.apiUrl}`);
+      detail(`${d.spec.name} (${d.spec.region}, floor ${tom3PerSecond(d.spec.price)}): pid ${d.child.pid}, API ${d.apiUrl}, log ${d.logFile}`);
     }
 
     this.tenantNode = await createManifestNode({
@@ -322,6 +390,17 @@ export class DemoMarket {
 
   probe(containerId: string): void {
     this.probes.push(containerId);
+  }
+
+  /** An account's TOM3: in its wallet, in the market (available, locked), staked (and unbonding) in the registry. */
+  async tom3Of(address: string, blockTag?: number): Promise<{ wallet: bigint; available: bigint; locked: bigint; stake: bigint; total: bigint }> {
+    const at = blockTag === undefined ? {} : { blockTag };
+    const wallet = (await this.token.balanceOf(address, at)) as bigint;
+    const [available, locked] = (await this.market.balanceOf(address, at)) as bigint[];
+    const staked = (await this.registry.stakeOf(address, at)) as bigint;
+    const [unbonding] = (await this.registry.unbondingOf(address, at)) as [bigint, bigint];
+    const stake = staked + unbonding;
+    return { wallet, available, locked, stake, total: wallet + available + locked + stake };
   }
 
   /** The market contract's token balance and the sum of the accounts' escrow (available + locked). */
@@ -386,11 +465,12 @@ dataDir: ${join(this.dir, `p${i + 1}-data`)}
     const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "tom3.js"), "provider", "start", "--config", config], {
       cwd: REPO_ROOT,
       env: { ...process.env, TOM3_PROVIDER_KEY: key.privateKey },
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
     });
-    const log: string[] = [];
-    child.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
-    return { spec, key, apiUrl: `http://127.0.0.1:${apiPort}`, child, log };
+    const logFile = this.logs()[spec.name];
+    const log = new ProcessLog(logFile);
+    log.follow(child);
+    return { spec, key, apiUrl: `http://127.0.0.1:${apiPort}`, child, log, logFile };
   }
 }
 
@@ -404,7 +484,9 @@ export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<Ma
   const timings: Record<string, number> = {};
   const t0 = Date.now();
   const mark = (name: string) => (timings[name] = Date.now() - t0);
-  const m = new DemoMarket({ signal, network: options.network, say, detail });
+  const m = new DemoMarket({ signal, network: options.network, logDir: options.logDir, say, detail });
+  out(`Logs of this run (kept after it) in ${m.logDir}/: ${Object.keys(m.logs()).map((n) => `${n}.log`).join(", ")}`);
+  out(UNITS_NOTE);
 
   const aborted = new Promise<never>((_, reject) => {
     if (signal?.aborted) reject(signal.reason as Error);
@@ -413,6 +495,8 @@ export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<Ma
   aborted.catch(() => undefined);
   try {
     return await Promise.race([scenario(), aborted]);
+  } catch (error) {
+    throw new MarketDemoError(error, m.logs());
   } finally {
     await m.stop();
   }
@@ -425,13 +509,14 @@ export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<Ma
 
     say("The tenant deploys examples/hello.yaml with the SDK (escrow by permit, deployment, order)");
     const hello = readFileSync(join(REPO_ROOT, "examples", "hello.yaml"), "utf8");
+    const fromBlock = await m.rpc.getBlockNumber();
     const deployed = await deployManifest(client, { manifest: hello, source: "examples/hello.yaml", permit: true });
     m.opened(deployed.deploymentId);
     const order = deployed.orders[0];
     detail(`escrow: deposited ${fmt(deployed.deposited)} with a permit; locked ${fmt(deployed.locked)}`);
     detail(`deployment ${deployed.deploymentId}, version ${deployed.version}`);
     detail(
-      `order ${order.orderId}: group ${order.group} (${order.services.join(", ")}), max ${order.spec.maxPricePerSecond} wei/s, ` +
+      `order ${order.orderId}: group ${order.group} (${order.services.join(", ")}), max ${tom3PerSecond(order.spec.maxPricePerSecond)}, ` +
         `${order.spec.duration} s, cpu ${order.spec.resources.cpuMillis}m, memory ${order.spec.resources.memoryMiB} MiB, region eu-west`,
     );
     mark("order");
@@ -451,7 +536,7 @@ export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<Ma
         signal,
       );
       decisions.push({ provider: d.spec.name, kind: decision.kind, price: decision.price, code: decision.code, reason: decision.reason });
-      if (decision.kind === "bid") detail(`${d.spec.name}: bids ${decision.price} wei/s (bid ${decision.bidId})`);
+      if (decision.kind === "bid") detail(`${d.spec.name}: bids ${tom3PerSecond(BigInt(decision.price ?? 0))} (bid ${decision.bidId})`);
       else detail(`${d.spec.name}: declines (${decision.code}): ${decision.reason}`);
     }
     mark("decisions");
@@ -469,7 +554,7 @@ export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<Ma
     const winner = daemons.find((d) => d.key.address === match.provider);
     if (!winner) throw new Error(`order ${order.orderId} went to ${match.provider}, a provider this demo did not start`);
     detail(
-      `charter ${match.charterId}: ${winner.spec.name} at ${match.pricePerSecond} wei/s ` +
+      `charter ${match.charterId}: ${winner.spec.name} at ${tom3PerSecond(match.pricePerSecond)} ` +
         `(matched by ${match.matchedByUs ? "the tenant" : "the best bidder's daemon"})`,
     );
     mark("matched");
@@ -529,12 +614,29 @@ export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<Ma
       say("Payment accrues per second and the provider claims it (chain time advanced 60 s)");
       await m.advance(60);
     }
-    detail(`accrued: ${await market.accrued(match.charterId)} wei`);
-    const claimed = await until("a claim", async () => {
+    const blockBeforeClaim = await m.rpc.getBlockNumber();
+    await until("a claim", async () => {
       const c = (await market.charter(match.charterId)) as { claimed: bigint };
-      return c.claimed > 0n ? c.claimed : undefined;
-    }, 60_000, signal);
-    detail(`claimed by ${winner.spec.name}: ${claimed} wei; its escrow ${fmt(((await market.balanceOf(winner.key.address)) as bigint[])[0])}`);
+      return c.claimed > 0n;
+    }, 60_000, signal).catch(async (error: unknown) => {
+      // A node that mines only when a transaction comes (a plain `hardhat node`) has no clock of its own.
+      if (m.realTime && (await m.rpc.getBlockNumber()) === blockBeforeClaim) {
+        throw new Error(
+          `${(error as Error).message}: the chain made no block in 60 s, and payment accrues and is claimed only as ` +
+            "blocks come; run the node with a block time, e.g. `npx anvil --port <port> --block-time 1`",
+        );
+      }
+      throw error;
+    });
+    // One block for every figure, so that they add up: accrued = claimed + not yet claimed.
+    const at = await m.rpc.getBlockNumber();
+    const accruedAt = (await market.accrued(match.charterId, { blockTag: at })) as bigint;
+    const claimed = ((await market.charter(match.charterId, { blockTag: at })) as { claimed: bigint }).claimed;
+    const claimsSoFar = await paymentsOf(market, match.charterId, fromBlock, at);
+    detail(
+      `at block ${at}, after ${accruedAt / match.pricePerSecond} s paid: accrued ${fmt(accruedAt)} = claimed by ${winner.spec.name} ` +
+        `${fmt(claimed)} (${claimsText(claimsSoFar.length)}) + not yet claimed ${fmt(accruedAt - claimed)}`,
+    );
     mark("claimed");
 
     say(`The tenant updates the deployment to a new version (GREETING: "${V2_GREETING}"), delivered and rolled out`);
@@ -556,22 +658,71 @@ export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<Ma
     say("The tenant closes the deployment: the charter closes and the provider tears the workload down");
     const closed = await closeDeployment(client, { deploymentId: deployed.deploymentId });
     m.closedDeployment(deployed.deploymentId);
-    for (const c of closed.charters) detail(`charter ${c.charterId} closed (${c.reason}): paid ${fmt(c.paidToProvider)}, refunded ${fmt(c.refundedToTenant)}`);
+    if (closed.charters.length !== 1) throw new Error(`closing deployment ${deployed.deploymentId} closed ${closed.charters.length} charters, not 1`);
+    const closedCharter = closed.charters[0];
+    // From the chain: every payment of the charter (claims, and the close's own), its accrual frozen at the close.
+    const end = await m.rpc.getBlockNumber();
+    const payments = await paymentsOf(market, match.charterId, fromBlock, end);
+    const [closedEvent] = (await market.queryFilter(market.filters.CharterClosed(match.charterId), fromBlock, end)) as EventLog[];
+    if (!closedEvent) throw new Error(`no CharterClosed event for charter ${match.charterId}`);
+    const atClose = payments.filter((p) => p.transactionHash === closedEvent.transactionHash);
+    const whileRunning = payments.filter((p) => p.transactionHash !== closedEvent.transactionHash);
+    const gross = (list: Payment[]) => list.reduce((sum, p) => sum + p.net + p.fee, 0n);
+    const charterEnd = (await market.charter(match.charterId)) as { claimed: bigint; duration: bigint };
+    const accruedTotal = (await market.accrued(match.charterId)) as bigint;
+    const lockedForCharter = match.pricePerSecond * charterEnd.duration;
+    const r: Reconciliation = {
+      lockedForCharter,
+      accrued: accruedTotal,
+      claimedWhileRunning: gross(whileRunning),
+      claims: whileRunning.length,
+      paidAtClose: gross(atClose),
+      fees: payments.reduce((sum, p) => sum + p.fee, 0n),
+      refunded: closedEvent.args.refundedToTenant as bigint,
+      tenantSpent: 0n,
+      providerReceived: {},
+    };
+    detail(
+      `charter ${closedCharter.charterId} closed (${closedCharter.reason}) after ${accruedTotal / match.pricePerSecond} s paid: ` +
+        `accrued ${fmt(accruedTotal)} = claimed while running ${fmt(r.claimedWhileRunning)} (${claimsText(r.claims)}) + paid at close ${fmt(r.paidAtClose)}`,
+    );
+    detail(`locked for the charter ${fmt(lockedForCharter)} = paid ${fmt(accruedTotal)} + refunded to the tenant ${fmt(r.refunded)}`);
     await until("the teardown", async () => (await labelled(docker, winner.key.address, match.charterId)).length === 0, 60_000, signal);
     detail("no containers left for the charter");
     mark("closed");
 
-    say("Final balances add up");
+    say("Final balances add up (read from the chain; wallet + market escrow + stake, against the start)");
     const accounts: [string, string][] = [["tenant", m.tenant.address], ...daemons.map((d): [string, string] => [d.spec.name, d.key.address])];
     for (const [name, address] of accounts) {
-      const [available, locked] = (await market.balanceOf(address)) as bigint[];
-      detail(`${name}: available ${fmt(available)}, locked ${fmt(locked)}`);
+      const h = await m.tom3Of(address, end);
+      const change = h.total - (m.funded.get(address) ?? 0n);
+      if (name === "tenant") r.tenantSpent = -change;
+      else r.providerReceived[name] = change;
+      detail(
+        `${name}: wallet ${fmt(h.wallet)}, market available ${fmt(h.available)}, locked ${fmt(h.locked)}, stake ${fmt(h.stake)}; ` +
+          `${change < 0n ? "spent" : "received"} ${fmt(change < 0n ? -change : change)}`,
+      );
     }
+    const received = Object.values(r.providerReceived).reduce((a, b) => a + b, 0n);
+    const checks: [string, boolean][] = [
+      ["accrued = claimed while running + paid at close", r.accrued === r.claimedWhileRunning + r.paidAtClose],
+      ["locked for the charter = accrued + refunded", r.lockedForCharter === r.accrued + r.refunded],
+      ["tenant spent = accrued", r.tenantSpent === r.accrued],
+      ["tenant spent = providers received + protocol fee", r.tenantSpent === received + r.fees],
+      [`${winner.spec.name} received = accrued - fee`, r.providerReceived[winner.spec.name] === r.accrued - r.fees],
+    ];
+    detail(
+      `tenant spent ${fmt(r.tenantSpent)} = ${winner.spec.name} received ${fmt(r.providerReceived[winner.spec.name])} + ` +
+        `the other providers ${fmt(received - r.providerReceived[winner.spec.name])} + protocol fee ${fmt(r.fees)}: ` +
+        `${checks.every(([, ok]) => ok) ? "OK" : "MISMATCH"}`,
+    );
+    const failed = checks.filter(([, ok]) => !ok).map(([what]) => what);
+    if (failed.length > 0) throw new Error(`the figures do not add up: ${failed.join("; ")} (${JSON.stringify(r, (_, v) => (typeof v === "bigint" ? v.toString() : v))})`);
     const now = await m.holdings(accounts.map(([, a]) => a));
     const heldChange = now.held - m.before.held;
     const accountsChange = now.accounts - m.before.accounts;
     if (m.before.held === 0n) {
-      detail(`market holds ${fmt(now.held)} = sum of accounts ${fmt(now.accounts)}: ${now.held === now.accounts ? "OK" : "MISMATCH"}`);
+      detail(`the market contract holds ${fmt(now.held)} = the sum of its accounts' escrow ${fmt(now.accounts)}: ${now.held === now.accounts ? "OK" : "MISMATCH"}`);
     } else {
       detail(
         `during the demo the market's holdings moved by ${fmt(heldChange)}, the demo accounts' escrow by ` +
@@ -604,8 +755,34 @@ export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<Ma
       marketHeldChange: heldChange,
       accountsChange,
       providerAddresses: daemons.map((d) => d.key.address),
+      reconciliation: r,
+      logDir: m.logDir,
+      logs: m.logs(),
       timings,
     };
+  }
+}
+
+interface Payment {
+  transactionHash: string;
+  net: bigint;
+  fee: bigint;
+}
+
+/** The PaymentClaimed events of a charter between two blocks (inclusive). */
+async function paymentsOf(market: Contract, charterId: bigint, fromBlock: number, toBlock: number): Promise<Payment[]> {
+  const events = (await market.queryFilter(market.filters.PaymentClaimed(charterId), fromBlock, toBlock)) as EventLog[];
+  return events.map((e) => ({ transactionHash: e.transactionHash, net: e.args.amount as bigint, fee: e.args.fee as bigint }));
+}
+
+/** A failed demo: the cause, and where this run's logs are. */
+export class MarketDemoError extends Error {
+  override readonly name = "MarketDemoError";
+  constructor(
+    cause: unknown,
+    readonly logs: Record<string, string>,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
   }
 }
 
@@ -628,7 +805,7 @@ export async function webPage(d: Daemon, charterId: bigint, signal?: AbortSignal
 
 export class DaemonExited extends Error {
   constructor(d: Daemon) {
-    super(`provider daemon ${d.spec.name} exited with code ${d.child.exitCode}:\n${d.log.join("").slice(-3000)}`);
+    super(`provider daemon ${d.spec.name} exited with code ${d.child.exitCode}; the last lines of ${d.logFile}:\n${d.log.tail(10)}`);
   }
 }
 
@@ -708,6 +885,9 @@ if (require.main === module) {
       // After Ctrl-C, steps in flight fail as their daemons stop; the interruption is the cause worth naming.
       const cause = controller.signal.aborted ? controller.signal.reason : error;
       console.error(`\nmarket demo failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+      if (error instanceof MarketDemoError) {
+        console.error(`logs of this run: ${Object.entries(error.logs).filter(([, file]) => existsSync(file)).map(([name, file]) => `${name} ${file}`).join(", ")}`);
+      }
       process.exit(1);
     });
 }

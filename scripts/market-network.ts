@@ -27,7 +27,7 @@ import {
   type Signer,
 } from "ethers";
 import { DEFAULT_DEPLOYMENTS_DIR, DeploymentFileError, deploymentFile, readDeployment } from "../offchain/chain/addresses";
-import type { Tom3Deployment } from "../offchain/chain/deployment";
+import { contractsWithoutCode, deployCommand, staleDeploymentMessage, type Tom3Deployment } from "../offchain/chain/deployment";
 import { tom3TokenAbi } from "../offchain/chain/abis";
 
 /** The demo's accounts besides the funder, in this order. */
@@ -79,6 +79,15 @@ export async function connectNetwork(name: string, options: ConnectNetworkOption
         '(a network "remote" appears when TOM3_RPC_URL is set, see .env.example)',
     );
   }
+  if (entry.url === "") {
+    const variable = name === "localhost" ? "TOM3_LOCAL_RPC_URL" : name === "remote" ? "TOM3_RPC_URL" : undefined;
+    throw new DemoNetworkError(
+      `network "${name}" has an empty URL${variable ? `: ${variable} is set but empty (in .env?)` : " in hardhat.config.ts"}; ` +
+        (name === "localhost"
+          ? "set TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port> to the node's address, or delete the line to use http://127.0.0.1:8545"
+          : `set ${variable ?? "its url"} to the node's JSON-RPC URL`),
+    );
+  }
   if (!entry.url) {
     throw new DemoNetworkError(
       `network "${name}" is Hardhat's in-process chain, which the provider daemons (separate processes) cannot reach: ` +
@@ -105,16 +114,23 @@ export async function connectNetwork(name: string, options: ConnectNetworkOption
     if (!(error instanceof DeploymentFileError)) throw error;
     throw new DemoNetworkError(
       `no usable TOM3 deployment record for chain ${chainId} (${error.message}): deploy the suite first with ` +
-        `\`npm run deploy -- --network ${name}\`${env.TOM3_DEPLOYMENTS_DIR ? " (with the same TOM3_DEPLOYMENTS_DIR)" : ""}`,
+        `\`${deployCommand({ chainId, network: name, rpcUrl: entry.url, deploymentsDir: env.TOM3_DEPLOYMENTS_DIR || undefined })}\``,
       { cause: error },
     );
   }
   const rpc = new JsonRpcProvider(entry.url, chainId, { staticNetwork: true });
   try {
-    if ((await rpc.getCode(deployment.contracts.market)) === "0x") {
+    const missing = await contractsWithoutCode(deployment, (address) => rpc.getCode(address));
+    if (missing.length > 0) {
       throw new DemoNetworkError(
-        `${deploymentFile(chainId, deploymentsDir)} names the market ${deployment.contracts.market}, but chain ${chainId} at ` +
-          `${where} has no contract there: the record is stale (a restarted node?); run \`npm run deploy -- --network ${name}\` again`,
+        staleDeploymentMessage({
+          source: deploymentFile(chainId, deploymentsDir),
+          chainId,
+          network: name,
+          rpcUrl: entry.url,
+          deploymentsDir: env.TOM3_DEPLOYMENTS_DIR || undefined,
+          missing,
+        }),
       );
     }
     const keys = demoKeys(name, entry, env);

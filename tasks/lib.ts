@@ -25,7 +25,13 @@ import type {
   IUsageLedger,
 } from "../typechain-types";
 import type { TypedContractEvent } from "../typechain-types/common";
-import { DeploymentFileError, deploymentFile, readDeployment } from "../offchain/chain/addresses";
+import {
+  DeploymentFileError,
+  contractsWithoutCode,
+  deploymentFile,
+  readDeployment,
+  staleDeploymentMessage,
+} from "../offchain/chain/addresses";
 import type { Tom3Deployment } from "../offchain/chain/addresses";
 import { tom3Abis, tom3ContractNames } from "../offchain/chain/abis";
 import { Tom3ContractError, decodeContractError } from "../offchain/chain/errors";
@@ -400,17 +406,22 @@ function accountSources(hre: HardhatRuntimeEnvironment): string {
 }
 
 async function assertDeployed(hre: HardhatRuntimeEnvironment, deployment: Tom3Deployment, file: string): Promise<void> {
-  const entries = Object.entries(deployment.contracts);
-  const codes = await Promise.all(entries.map(([, address]) => hre.ethers.provider.getCode(address)));
-  const missing = entries.filter((_, i) => codes[i] === "0x").map(([key, address]) => `${key} (${address})`);
+  const missing = await contractsWithoutCode(deployment, (address) => hre.ethers.provider.getCode(address));
   if (missing.length === 0) return;
-  const hint =
-    hre.network.name === "hardhat"
-      ? "; the in-process hardhat network starts empty on every run: run `npx hardhat node` and use --network localhost"
-      : "";
+  const inProcess = hre.network.name === "hardhat";
+  const url = (hre.network.config as { url?: string }).url;
   throw fail(
-    `${file}: no contract code at ${missing.join(", ")} on network ${hre.network.name}. The file is stale or ` +
-      `belongs to another node${hint}`,
+    staleDeploymentMessage({
+      source: file,
+      chainId: deployment.chainId,
+      network: inProcess ? "localhost" : hre.network.name,
+      rpcUrl: url,
+      deploymentsDir: process.env.TOM3_DEPLOYMENTS_DIR || undefined,
+      missing,
+      hint: inProcess
+        ? "; the in-process hardhat network starts empty on every run: run `npx hardhat node` and use --network localhost"
+        : undefined,
+    }),
   );
 }
 

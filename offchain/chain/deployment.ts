@@ -90,3 +90,92 @@ function isCount(value: unknown): value is number {
 function show(value: unknown): string {
   return value === undefined ? "nothing" : JSON.stringify(value);
 }
+
+/** A contract of a record (`market`, `token`, ...) and its address. */
+export interface RecordedContract {
+  key: string;
+  address: string;
+}
+
+/**
+ * The contracts of `deployment` (all of them, or only `keys`) that hold no code on the chain `getCode` reads. A
+ * record whose addresses hold no code is stale: the node was restarted or replaced since the deploy.
+ */
+export async function contractsWithoutCode(
+  deployment: Tom3Deployment,
+  getCode: (address: string) => Promise<string>,
+  keys: readonly string[] = Object.keys(deployment.contracts),
+): Promise<RecordedContract[]> {
+  const entries = keys
+    .map((key) => ({ key, address: (deployment.contracts as unknown as Record<string, string | undefined>)[key] }))
+    .filter((e): e is RecordedContract => e.address !== undefined);
+  const codes = await Promise.all(entries.map((e) => getCode(e.address)));
+  return entries.filter((_, i) => codes[i] === "0x");
+}
+
+/** Where a stale record was found, for the command that rewrites it. */
+export interface DeployCommandOptions {
+  chainId: number | bigint;
+  /** The Hardhat network name the user deploys with, when known (`localhost`, `remote`). */
+  network?: string;
+  /** The node's RPC URL, when known: a local node other than the default needs TOM3_LOCAL_RPC_URL. */
+  rpcUrl?: string;
+  /** The deployments directory, when it is not the default one (it must be given to the deploy too). */
+  deploymentsDir?: string;
+}
+
+/** Chain ids of throwaway development nodes (`hardhat node`, anvil, ganache). */
+export const DEV_CHAIN_IDS: readonly number[] = [31337, 1337];
+
+/**
+ * The command that deploys the suite to the node a record was meant for, rewriting its record, e.g.
+ * `npm run deploy -- --network localhost` or `TOM3_LOCAL_RPC_URL=http://127.0.0.1:8600 npm run deploy -- --network
+ * localhost`. Without a network name, a development chain id means `localhost` and any other `remote`.
+ */
+export function deployCommand(options: DeployCommandOptions): string {
+  const network = options.network ?? (DEV_CHAIN_IDS.includes(Number(options.chainId)) ? "localhost" : "remote");
+  const env: string[] = [];
+  if (options.deploymentsDir) env.push(`TOM3_DEPLOYMENTS_DIR=${options.deploymentsDir}`);
+  if (network === "localhost" && options.rpcUrl && !isDefaultLocalUrl(options.rpcUrl)) {
+    env.push(`TOM3_LOCAL_RPC_URL=${originOf(options.rpcUrl)}`);
+  }
+  if (network === "remote" && options.network === undefined) env.push("TOM3_RPC_URL=<this node's URL>");
+  return `${env.length > 0 ? `${env.join(" ")} ` : ""}npm run deploy -- --network ${network}`;
+}
+
+/**
+ * The one sentence every reader of a record says when its addresses hold no code (tasks, SDK, demo):
+ * `<file>: no TOM3 contract on chain 31337 at market 0x…, token 0x…: the record is stale (...); deploy the suite
+ * there again with `<command>`, which rewrites this file`.
+ */
+export function staleDeploymentMessage(
+  options: DeployCommandOptions & {
+    /** The record's file (or other source). */
+    source: string;
+    missing: readonly RecordedContract[];
+    /** Appended to the reason, e.g. a hint about the in-process network. */
+    hint?: string;
+  },
+): string {
+  const where = options.rpcUrl ? ` (node ${originOf(options.rpcUrl)})` : "";
+  const named = options.missing.map((m) => `${m.key} ${m.address}`);
+  const at = named.length <= 2 ? named.join(", ") : `${named[0]} and ${named.length - 1} more of its addresses`;
+  return (
+    `${options.source}: no TOM3 contract on chain ${options.chainId} at ${at}${where}: the record is stale (the node ` +
+    `was restarted or replaced since the deploy, or the record belongs to another node)${options.hint ?? ""}; ` +
+    `deploy the suite there again with \`${deployCommand(options)}\`, which rewrites this file`
+  );
+}
+
+function isDefaultLocalUrl(url: string): boolean {
+  return /^https?:\/\/(127\.0\.0\.1|localhost):8545\/?$/.test(url);
+}
+
+/** Scheme, host and port only: an RPC URL's path or query often holds an API key. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "(an invalid URL)";
+  }
+}

@@ -18,8 +18,8 @@ import type {
   TransactionReceipt,
 } from "ethers";
 import { tom3Abis, tom3ContractNames } from "../chain/abis";
-import { DEFAULT_DEPLOYMENTS_DIR, readDeployment } from "../chain/addresses";
-import type { Tom3Deployment } from "../chain/deployment";
+import { DEFAULT_DEPLOYMENTS_DIR, deploymentFile, readDeployment } from "../chain/addresses";
+import { contractsWithoutCode, staleDeploymentMessage, type Tom3Deployment } from "../chain/deployment";
 import { decodeContractError } from "../chain/errors";
 import { withGasHeadroom } from "../chain/gas";
 import { noDelivery } from "./delivery";
@@ -144,15 +144,14 @@ export class Tom3Client {
     const { chainId } = await provider.getNetwork();
     const deployment = options.deployment ?? readDeployment(chainId, options.deploymentsDir ?? DEFAULT_DEPLOYMENTS_DIR);
     const client = new Tom3Client({ ...options, deployment });
-    const entries = (["token", "registry", "market"] as const).map((key) => [key, deployment.contracts[key]] as const);
-    const codes = await Promise.all(entries.map(([, address]) => provider.getCode(address)));
-    const missing = entries.filter((_, i) => codes[i] === "0x").map(([key, address]) => `${key} ${address}`);
+    const missing = await contractsWithoutCode(deployment, (address) => provider.getCode(address), ["token", "registry", "market"]);
     if (missing.length > 0) {
-      throw new Tom3NotDeployedError(
-        `no TOM3 contract on chain ${chainId} at ${missing.join(", ")}: the deployment record is stale or ` +
-          `belongs to another node`,
-        { details: { chainId: Number(chainId), missing } },
-      );
+      const dir = options.deploymentsDir === DEFAULT_DEPLOYMENTS_DIR ? undefined : options.deploymentsDir;
+      const source = options.deployment ? "the deployment record" : deploymentFile(chainId, dir ?? DEFAULT_DEPLOYMENTS_DIR);
+      const rpcUrl = (provider as { _getConnection?: () => { url: string } })._getConnection?.().url;
+      throw new Tom3NotDeployedError(staleDeploymentMessage({ source, chainId, rpcUrl, deploymentsDir: dir, missing }), {
+        details: { chainId: Number(chainId), missing: missing.map((m) => `${m.key} ${m.address}`) },
+      });
     }
     return client;
   }

@@ -117,7 +117,20 @@ describe("market demo on a configured network (--network)", function () {
       record.contracts.market = Wallet.createRandom().address;
       writeFileSync(join(dir, "31337.json"), JSON.stringify(record));
       const error = await rejection(connectNetwork("localhost", { networks: { localhost: { url: chain.rpcUrl } }, env: { ...env(), TOM3_DEPLOYMENTS_DIR: dir } }));
-      expect(error.message).to.match(/has no contract there: the record is stale/);
+      expect(error.message).to.match(new RegExp(`^${dir}/31337.json: no TOM3 contract on chain 31337 at market 0x[0-9a-fA-F]{40} \\(node http://127.0.0.1:\\d+\\): the record is stale`));
+      expect(error.message).to.contain(
+        `deploy the suite there again with \`TOM3_DEPLOYMENTS_DIR=${dir} TOM3_LOCAL_RPC_URL=${chain.rpcUrl} npm run deploy -- --network localhost\``,
+      );
+    });
+
+    it("an empty TOM3_LOCAL_RPC_URL (as a copied .env.example leaves it): says to set it or delete the line", async function () {
+      const error = await rejection(connectNetwork("localhost", { networks: { localhost: { url: "" } }, env: env() }));
+      expect(error).to.be.instanceOf(DemoNetworkError);
+      expect(error.message).to.equal(
+        'network "localhost" has an empty URL: TOM3_LOCAL_RPC_URL is set but empty (in .env?); set ' +
+          "TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port> to the node's address, or delete the line to use http://127.0.0.1:8545",
+      );
+      expect(error.message).not.to.contain("in-process");
     });
 
     it("no keys for the demo's accounts, or bad ones: says which variable to set", async function () {
@@ -191,10 +204,12 @@ describe("market demo on a configured network (--network)", function () {
       expect(run.stdout).to.contain('Using the configured network "localhost" and the TOM3 suite deployed there');
       expect(run.stdout).to.not.contain("Starting an embedded local chain");
       expect(run.stdout).to.match(/The bidding window closes \(waiting about \d+ s of real time\)/);
-      expect(run.stdout).to.match(/charter \d+: bravo at 80 wei\/s/);
+      expect(run.stdout).to.match(/charter \d+: bravo at 0.00000000000000008 TOM3\/s \(80 wei\/s\)/);
       expect(run.stdout).to.contain(`the page's greeting: before "hello", after "${V2_GREETING}"`);
       expect(run.stdout).to.contain(`+20.0 TOM3 from ${chain.accounts[0].address}`);
-      expect(run.stdout).to.match(/market holds \d+ wei = sum of accounts \d+ wei: OK/);
+      expect(run.stdout).to.match(/tenant spent [\d.]+ TOM3 \([\d,]+ wei\) = bravo received [\d.]+ TOM3 \([\d,]+ wei\) \+ the other providers 0 TOM3 \+ protocol fee 0 TOM3: OK/);
+      expect(run.stdout).to.match(/the market contract holds [\d.]+ TOM3 \([\d,]+ wei\) = the sum of its accounts' escrow [\d.]+ TOM3 \([\d,]+ wei\): OK/);
+      expect(run.stdout).to.match(/^Logs of this run \(kept after it\) in \S+\/: alpha.log, bravo.log, charlie.log$/m);
       expect(chain.output()).to.not.match(/evm_increaseTime|evm_mine|evm_setNextBlockTimestamp|hardhat_mine/);
     });
   });

@@ -2,7 +2,15 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DeploymentFileError, deploymentFile, readDeployment, writeDeployment } from "../../offchain/chain/addresses";
+import {
+  DeploymentFileError,
+  contractsWithoutCode,
+  deployCommand,
+  deploymentFile,
+  readDeployment,
+  staleDeploymentMessage,
+  writeDeployment,
+} from "../../offchain/chain/addresses";
 import type { Tom3Deployment } from "../../offchain/chain/addresses";
 
 const RECORD: Tom3Deployment = {
@@ -144,5 +152,55 @@ describe("offchain/chain/addresses", function () {
   it("ignores unknown keys, so newer records still read", function () {
     writeRaw({ ...RECORD, network: "localhost", contracts: { ...RECORD.contracts, oracle: "0x01" } });
     expect(readDeployment(31337, dir)).to.deep.equal(RECORD);
+  });
+
+  describe("a stale record", function () {
+    const code = (holding: string[]) => async (address: string) => (holding.includes(address) ? "0x6080" : "0x");
+
+    it("lists the contracts without code, in the record's order, or only those asked for", async function () {
+      const { token, market, usage } = RECORD.contracts;
+      expect(await contractsWithoutCode(RECORD, code([token, usage]))).to.deep.equal([
+        { key: "registry", address: RECORD.contracts.registry },
+        { key: "certificates", address: RECORD.contracts.certificates },
+        { key: "market", address: market },
+      ]);
+      expect(await contractsWithoutCode(RECORD, code([market]), ["token", "market", "governor"])).to.deep.equal([{ key: "token", address: token }]);
+      expect(await contractsWithoutCode(RECORD, code(Object.values(RECORD.contracts)))).to.deep.equal([]);
+    });
+
+    it("names the deploy command for the node: network, its URL when not the default, the deployments directory", function () {
+      expect(deployCommand({ chainId: 31337, network: "localhost" })).to.equal("npm run deploy -- --network localhost");
+      expect(deployCommand({ chainId: 31337, rpcUrl: "http://127.0.0.1:8545" })).to.equal("npm run deploy -- --network localhost");
+      expect(deployCommand({ chainId: 31337, rpcUrl: "http://127.0.0.1:9000/", deploymentsDir: "/tmp/d" })).to.equal(
+        "TOM3_DEPLOYMENTS_DIR=/tmp/d TOM3_LOCAL_RPC_URL=http://127.0.0.1:9000 npm run deploy -- --network localhost",
+      );
+      expect(deployCommand({ chainId: 11155111, network: "remote", rpcUrl: "https://rpc.example/key" })).to.equal(
+        "npm run deploy -- --network remote",
+      );
+      expect(deployCommand({ chainId: 11155111, rpcUrl: "https://rpc.example/secret-key" })).to.equal(
+        "TOM3_RPC_URL=<this node's URL> npm run deploy -- --network remote",
+      );
+    });
+
+    it("says one sentence: the file, the chain, the missing contracts, the node, and the command (never an URL's path)", function () {
+      const message = staleDeploymentMessage({
+        source: "/repo/deployments/31337.json",
+        chainId: 31337,
+        network: "localhost",
+        rpcUrl: "http://127.0.0.1:9000/secret",
+        missing: [{ key: "market", address: RECORD.contracts.market }],
+      });
+      expect(message).to.equal(
+        `/repo/deployments/31337.json: no TOM3 contract on chain 31337 at market ${RECORD.contracts.market} (node ` +
+          "http://127.0.0.1:9000): the record is stale (the node was restarted or replaced since the deploy, or the " +
+          "record belongs to another node); deploy the suite there again with " +
+          "`TOM3_LOCAL_RPC_URL=http://127.0.0.1:9000 npm run deploy -- --network localhost`, which rewrites this file",
+      );
+      expect(message).not.to.contain("secret");
+      const all = Object.entries(RECORD.contracts).map(([key, address]) => ({ key, address }));
+      expect(staleDeploymentMessage({ source: "f.json", chainId: 1, network: "remote", missing: all })).to.match(
+        new RegExp(`^f.json: no TOM3 contract on chain 1 at token ${RECORD.contracts.token} and 4 more of its addresses: the record is stale`),
+      );
+    });
   });
 });

@@ -66,8 +66,9 @@ describe("tasks/lib", function () {
     writeRecord("0x000000000000000000000000000000000000dEaD");
     const { error } = await run("tom3:balance", {});
     expect(error).to.be.instanceOf(HardhatPluginError);
-    expect(error!.message).to.match(/no contract code at token \(0x0+dEaD\), registry/);
+    expect(error!.message).to.match(/no TOM3 contract on chain 31337 at token 0x0+dEaD and 4 more of its addresses/);
     expect(error!.message).to.contain("use --network localhost");
+    expect(error!.message).to.contain(`\`TOM3_DEPLOYMENTS_DIR=${dir} npm run deploy -- --network localhost\``);
   });
 
   it("reports a revert as the contract, the method and a sentence", async function () {
