@@ -9,13 +9,14 @@
  * reach ...`); a stake that could not be placed does not stop the daemon: it is logged, shown in /status and retried
  * (`StakeKeeper`).
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Contract, JsonRpcProvider, Wallet, ZeroAddress } from "ethers";
 import type { Provider } from "ethers";
 import pino, { type Logger } from "pino";
 import { marketAbi } from "../chain/abis";
 import { formatTokens } from "../chain/units";
-import { readDeployment, type Tom3Deployment } from "../chain/addresses";
+import { DEFAULT_DEPLOYMENTS_DIR, readDeployment, type Tom3Deployment } from "../chain/addresses";
+import { contractsWithoutCode, deployCommand, staleDeploymentMessage } from "../chain/deployment";
 import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../p2p";
 import { createApi, listenApi, type ListeningApi } from "./api";
 import { isApiUrl } from "../chain/endpoint";
@@ -338,13 +339,15 @@ export class ProviderDaemon {
     try {
       record = readDeployment(chainId, chain.deploymentsDir);
     } catch (error) {
-      return fail(`${(error as Error).message}; deploy with \`npm run deploy\` to this node, or give chain.contracts`, error);
+      const command = deployCommand({ chainId, rpcUrl: chain.rpcUrl, deploymentsDir: customDir(chain.deploymentsDir) });
+      return fail(`${(error as Error).message}; deploy the suite to this node with \`${command}\`, or give chain.contracts`, error);
     }
-    const codes = await Promise.all([record.contracts.market, record.contracts.registry].map((a) => provider.getCode(a)));
-    if (codes.some((code) => code === "0x")) {
+    const missing = await contractsWithoutCode(record, (address) => provider.getCode(address), ["market", "registry"]);
+    if (missing.length > 0) {
+      const source = join(chain.deploymentsDir ?? DEFAULT_DEPLOYMENTS_DIR, `${chainId}.json`);
       fail(
-        `the record for chain ${chainId} in ${chain.deploymentsDir} names contracts that ${this.o.config.chain.rpcUrl} does not have ` +
-          `(a restarted node?): deploy again with \`npm run deploy\`, or point chain.rpcUrl at the node it was deployed to`,
+        staleDeploymentMessage({ chainId, rpcUrl: chain.rpcUrl, deploymentsDir: customDir(chain.deploymentsDir), source, missing }) +
+          `, or point chain.rpcUrl at the node it was deployed to`,
       );
     }
     return record;
@@ -417,4 +420,9 @@ export function registeredEndpoint(announce: readonly string[], peerId: string, 
     }
   }
   return entries.join(" ");
+}
+
+/** A deployments directory other than the repository's default, which a deploy command must name. */
+function customDir(dir: string | undefined): string | undefined {
+  return dir === undefined || resolve(dir) === resolve(DEFAULT_DEPLOYMENTS_DIR) ? undefined : dir;
 }

@@ -196,7 +196,7 @@ describe("a provider's first hour (hardhat node, real processes)", function () {
     expect(missing.code).to.equal(1);
     expect(missing.stderr.trim()).to.equal(
       `error: chain.deployments (${config}): ${join(records, "31337.json")}: not found: nothing is deployed on chain 31337 (or it was deployed elsewhere); ` +
-        "deploy with `npm run deploy` to this node, or give chain.contracts",
+        `deploy the suite to this node with \`TOM3_DEPLOYMENTS_DIR=${records} TOM3_LOCAL_RPC_URL=${new URL(chain.rpcUrl).origin} npm run deploy -- --network localhost\`, or give chain.contracts`,
     );
 
     const record = JSON.parse(readFileSync(join(chain.deploymentsDir, "31337.json"), "utf8")) as { contracts: Record<string, string> };
@@ -205,8 +205,10 @@ describe("a provider's first hour (hardhat node, real processes)", function () {
     const stale = await runCli(["provider", "start", "--config", config], env);
     expect(stale.code).to.equal(1);
     expect(stale.stderr.trim()).to.equal(
-      `error: chain.deployments (${config}): the record for chain 31337 in ${records} names contracts that ${chain.rpcUrl} does not have ` +
-        "(a restarted node?): deploy again with `npm run deploy`, or point chain.rpcUrl at the node it was deployed to",
+      `error: chain.deployments (${config}): ${join(records, "31337.json")}: no TOM3 contract on chain 31337 at market ${record.contracts.market} ` +
+        `(node ${new URL(chain.rpcUrl).origin}): the record is stale (the node was restarted or replaced since the deploy, or the record belongs ` +
+        `to another node); deploy the suite there again with \`TOM3_DEPLOYMENTS_DIR=${records} TOM3_LOCAL_RPC_URL=${new URL(chain.rpcUrl).origin} ` +
+        "npm run deploy -- --network localhost`, which rewrites this file, or point chain.rpcUrl at the node it was deployed to",
     );
   });
 
