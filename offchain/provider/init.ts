@@ -5,7 +5,7 @@
  * variable holding its password. The text is validated by the same loader `tom3 provider start` uses before it is
  * written, and an existing file is never replaced without `force`.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { parseCpuMillis, parseMbps, parseMiB, parseTokenAmount } from "../chain/units";
 import { parseProviderConfig, type ProviderConfig } from "./config";
@@ -105,7 +105,33 @@ export function initProviderConfig(o: InitProviderOptions): InitProviderResult {
   const config = parseProviderConfig(text, o.config, base);
   mkdirSync(base, { recursive: true });
   writeFileSync(file, text, { mode: 0o644 });
-  return { file, config, host, warnings: capacityWarnings(config.capacity, host) };
+  const warnings = capacityWarnings(config.capacity, host);
+  const records = deploymentsWarning(config.chain.deploymentsDir);
+  if (records) warnings.unshift(records);
+  return { file, config, host, warnings };
+}
+
+/**
+ * `tom3 provider start` refuses a deployments directory that does not exist or holds no `<chainId>.json`: say so
+ * now, while the flag that fixes it is at hand (an installed `tom3` defaults to `deployments/` of the working
+ * directory, where there usually is none).
+ */
+function deploymentsWarning(dir: string | undefined): CapacityWarning | undefined {
+  if (dir === undefined) return undefined;
+  const fix =
+    "`tom3 provider start` needs the chain's <chainId>.json there (`npm run deploy` writes it): pass --deployments " +
+    "<dir> (or TOM3_DEPLOYMENTS_DIR) naming the folder that holds it, or copy the file there";
+  if (!existsSync(dir)) return { path: "chain.deployments", message: `${dir} does not exist: ${fix}` };
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    return { path: "chain.deployments", message: `${dir} cannot be read (${(error as NodeJS.ErrnoException).code}): ${fix}` };
+  }
+  if (!names.some((name) => /^\d+\.json$/.test(name))) {
+    return { path: "chain.deployments", message: `${dir} holds no <chainId>.json: ${fix}` };
+  }
+  return undefined;
 }
 
 /** `target` as the config writes it: `./x` below the config's directory, else absolute. */

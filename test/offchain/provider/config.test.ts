@@ -84,6 +84,8 @@ describe("provider config: what an operator meets", function () {
 
   it("init measures the host, warns about a capacity above it, and never replaces a file", function () {
     const dir = tempDir();
+    mkdirSync(join(dir, "deployments"));
+    writeFileSync(join(dir, "deployments", "31337.json"), "{}");
     const measured = initProviderConfig({ config: join(dir, "a.yaml"), rpcUrl: "http://127.0.0.1:8545", deploymentsDir: join(dir, "deployments") });
     expect(measured.config.capacity.cpuMillis).to.equal(cpus().length * 1000);
     expect(measured.config.capacity.memoryMiB).to.be.within(Math.floor(totalmem() / 2 ** 20) - 1024, Math.floor(totalmem() / 2 ** 20));
