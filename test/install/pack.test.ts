@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import vectors from "../../offchain/manifest/test-vectors.json";
-import { REPO_ROOT } from "../harness/local-chain";
+import { REPO_ROOT, startLocalChain } from "../harness/local-chain";
 
 interface Run {
   code: number | null;
@@ -23,9 +23,12 @@ const NODE = join(REPO_ROOT, "node_modules", ".bin", "node");
 const STACK_LINE = /^\s+at .+[:(]/m;
 
 /** Run a command to its end; a non-zero exit is a result, not an error. */
-function run(command: string, args: string[], cwd: string): Promise<Run> {
+function run(command: string, args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
   // Variables a developer's shell may hold that would change what the CLI does.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TOM3_")));
+  const env = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TOM3_"))),
+    ...extraEnv,
+  };
   return new Promise((resolve) => {
     execFile(command, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
@@ -158,6 +161,24 @@ describe("install: the packed tarball installs and runs without the repository",
     expectOk("tom3 --deployments <dir> provider init", named);
     expect(named.stderr).to.equal("");
     expect(readFileSync(join(work, "named.yaml"), "utf8")).to.include(`deployments: "${records}"`);
+  });
+
+  it("sends and reads on a chain the repository deployed, with --rpc and --deployments (tom3 transfer, balance)", async function () {
+    // The README's path: the repository's chain and deployment record, the installed tom3 in a folder of its own.
+    const chain = await startLocalChain();
+    try {
+      const [tenant, provider] = chain.accounts;
+      const global = ["--rpc", chain.rpcUrl, "--deployments", chain.deploymentsDir];
+      const sent = await run(NODE, [bin, ...global, "transfer", "5", provider.address], work, { TOM3_PRIVATE_KEY: tenant.privateKey });
+      expectOk("tom3 transfer", sent);
+      expect(sent.stdout).to.include(`sent 5 TOM3 to ${provider.address}`);
+      const balance = await run(NODE, [bin, ...global, "--json", "balance", "--account", provider.address], work);
+      expectOk("tom3 balance", balance);
+      expect(JSON.parse(balance.stdout)).to.include({ wallet: (5n * 10n ** 18n).toString() });
+      expect(sent.stderr + balance.stderr).to.not.match(STACK_LINE);
+    } finally {
+      await chain.stop();
+    }
   });
 
   it("says in one sentence that Node.js 22 is needed when run on an older runtime", async function () {
