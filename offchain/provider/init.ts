@@ -152,8 +152,9 @@ function renderConfig(v: InitProviderOptions & { deployments: string; dataDir: s
       ? `  keystore: ${yaml(v.keystore)}\n  passwordEnv: ${v.passwordEnv ?? DEFAULT_KEYSTORE_PASSWORD_ENV}   # the keystore's password, from the environment`
       : `  keyEnv: ${v.keyEnv ?? DEFAULT_PROVIDER_KEY_ENV}   # the variable holding the private key (hex); never this file`;
   const attributes = Object.entries(v.attributes ?? {});
-  return `# TOM3 provider daemon configuration, written by \`tom3 provider init\` (schema: offchain/provider/config.schema.json;
-# every field is explained in offchain/provider/provider.example.yaml). Relative paths are relative to this file.
+  return `# TOM3 provider daemon configuration, written by \`tom3 provider init\`. Every field is explained in
+# offchain/provider/provider.example.yaml, and checked against config.schema.json (offchain/provider/ of the tom3
+# repository, dist/offchain/provider/ of an installed tom3 package). Relative paths are relative to this file.
 # Start with: tom3 provider start --config ${v.config}
 
 chain:
