@@ -428,7 +428,8 @@ contract Market is IMarket, Ownable2Step, ReentrancyGuard {
             if (byProvider && !deploymentClosed) {
                 _closeUndelivered(charterId, c, o);
             } else if (byTenant || deploymentClosed) {
-                _closeUnstarted(charterId, c, o, deploymentClosed ? CloseReason.DeploymentClosed : CloseReason.ClosedByTenant);
+                CloseReason reason = deploymentClosed ? CloseReason.DeploymentClosed : CloseReason.ClosedByTenant;
+                _closeUnstarted(charterId, c, o, reason);
             } else {
                 revert MarketUnauthorized(msg.sender);
             }
