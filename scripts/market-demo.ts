@@ -40,6 +40,7 @@ import { buildSampleImages } from "../offchain/provider/executor/images";
 import { LABEL } from "../offchain/provider/executor/plan";
 import { marketAbi, providerRegistryAbi, tom3TokenAbi } from "../offchain/chain/abis";
 import { formatTokenAmount } from "../offchain/chain/units";
+import { attributeId } from "../offchain/chain/attributes";
 import { DEMO_ROLES, connectNetwork, fundDemoAccounts, redact, type DemoNetwork, type NetworkEntry } from "./market-network";
 
 export interface ProviderSpec {
@@ -537,7 +538,8 @@ export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<Ma
       );
       decisions.push({ provider: d.spec.name, kind: decision.kind, price: decision.price, code: decision.code, reason: decision.reason });
       if (decision.kind === "bid") detail(`${d.spec.name}: bids ${tom3PerSecond(BigInt(decision.price ?? 0))} (bid ${decision.bidId})`);
-      else detail(`${d.spec.name}: declines (${decision.code}): ${decision.reason}`);
+      // The chain knows an attribute only by its hash: name the one this order requires.
+      else detail(`${d.spec.name}: declines (${decision.code}): ${(decision.reason ?? "").replace(attributeId("region=eu-west"), "region=eu-west")}`);
     }
     mark("decisions");
 
@@ -545,7 +547,7 @@ export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<Ma
     if (m.realTime) {
       say(`The bidding window closes (waiting about ${Math.max(0, left)} s of real time); then the lowest bid wins the match`);
     } else {
-      say(`The bidding window closes (chain time advanced ${left + 1} s); the tenant matches: the lowest bid wins`);
+      say(`The bidding window closes (chain time advanced ${left + 1} s); then the lowest bid wins the match`);
       await m.advance(left + 1);
     }
     const matches = await waitForMatches(client, { orderIds: [order.orderId], timeoutMs: 60_000 });
