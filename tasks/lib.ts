@@ -60,12 +60,16 @@ export interface CommonArgs {
  * ready context. Whatever the action returns is printed (and returned in JSON form to `hre.run` callers); any error
  * is turned into a one-sentence HardhatPluginError, reverts decoded.
  */
+/** The names of every task tom3Task registered: hardhat.config.ts refuses a mistyped `tom3:` name in one sentence. */
+export const TOM3_TASK_NAMES = new Set<string>();
+
 export function tom3Task<A extends object>(
   name: string,
   description: string,
   params: (definition: ConfigurableTaskDefinition) => ConfigurableTaskDefinition,
   action: (args: A & CommonArgs, ctx: Tom3Context) => Promise<Report>,
 ): void {
+  TOM3_TASK_NAMES.add(name);
   const definition = params(task(name, description))
     .addOptionalParam("from", "Account to act as: an index into the network's accounts (default 0) or an address")
     .addFlag("json", "Print the result as JSON");
@@ -140,17 +144,8 @@ function asTaskError(error: unknown, hre: HardhatRuntimeEnvironment, account?: s
   if (error instanceof HardhatPluginError) return error;
   if (error instanceof UnitError || error instanceof DeploymentFileError) return fail(error.message, error);
   const network = hre.network.name;
-  if (HardhatError.isHardhatError(error) && error.number === 108) {
-    const url = (hre.network.config as { url?: string }).url;
-    const where = url ? ` at ${redactUrl(url)}` : "";
-    const next =
-      network === "localhost"
-        ? "start one with `npx hardhat node` (another port: `--port <port>` and TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port>)"
-        : network === "remote"
-          ? "check TOM3_RPC_URL and that the node is up"
-          : "check the network's url in hardhat.config.ts";
-    return fail(`cannot reach network ${network}${where}: ${next}`, error);
-  }
+  const unreachable = unreachableNetwork(error, hre);
+  if (unreachable) return fail(unreachable, error as Error);
   // ethers says INSUFFICIENT_FUNDS; a node that got a signed transaction (a configured key) says it in words.
   const message = error instanceof Error ? error.message : "";
   if ((error as { code?: string }).code === "INSUFFICIENT_FUNDS" || /insufficient funds|doesn't have enough funds/i.test(message)) {
@@ -163,6 +158,24 @@ function asTaskError(error: unknown, hre: HardhatRuntimeEnvironment, account?: s
   const decoded = decodeContractError(error);
   if (decoded) return fail(`reverted: ${sentence(decoded)}`, decoded);
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Hardhat's "HH108: Cannot connect to the network" as a sentence naming the URL and the next step; undefined for any
+ * other error. The tasks and `npm run deploy` share it.
+ */
+export function unreachableNetwork(error: unknown, hre: HardhatRuntimeEnvironment): string | undefined {
+  if (!HardhatError.isHardhatError(error) || error.number !== 108) return undefined;
+  const network = hre.network.name;
+  const url = (hre.network.config as { url?: string }).url;
+  const where = url ? ` at ${redactUrl(url)}` : "";
+  const next =
+    network === "localhost"
+      ? "start one with `npx hardhat node` (another port: `--port <port>` and TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port>)"
+      : network === "remote"
+        ? "check TOM3_RPC_URL and that the node is up"
+        : "check the network's url in hardhat.config.ts";
+  return `cannot reach network ${network}${where}: ${next}`;
 }
 
 /** A URL without path, query or credentials: RPC URLs often carry an API key. */

@@ -40,7 +40,7 @@ describe("tasks from the command line", function () {
   });
 
   /** `hardhat <args>` on a shell Hardhat takes for CI (CI=true, no DISPLAY), with only the TOM3_* variables given. */
-  function hardhat(args: string[], vars: Record<string, string> = {}): Promise<Run> {
+  function hardhat(args: string[], vars: Record<string, string> = {}, dir = cwd): Promise<Run> {
     const env: NodeJS.ProcessEnv = {
       FORCE_COLOR: "0",
       CI: "true",
@@ -55,7 +55,7 @@ describe("tasks from the command line", function () {
     }
     Object.assign(env, vars);
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [HARDHAT_CLI, "--config", CONFIG, "--tsconfig", TSCONFIG, ...args], { cwd, env });
+      const child = spawn(process.execPath, [HARDHAT_CLI, "--config", CONFIG, "--tsconfig", TSCONFIG, ...args], { cwd: dir, env });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -115,12 +115,38 @@ describe("tasks from the command line", function () {
     ]);
   });
 
+  it("an unknown network and a mistyped task name are one line saying what exists, without a stack trace", async function () {
+    const network = await hardhat(["tom3:balance", "--network", "locl"], local());
+    expect(network.code).to.equal(1);
+    expect(errorLines(network)).to.deep.equal([
+      'error: network "locl" is not configured; use localhost (the node at TOM3_LOCAL_RPC_URL, default ' +
+        "http://127.0.0.1:8545), remote (once TOM3_RPC_URL is set, see .env.example) or hardhat (in-process, empty on every run)",
+    ]);
+
+    const typo = await hardhat(["tom3:depsit", "--amount", "1", "--network", "localhost"], local());
+    expect(typo.code).to.equal(1);
+    expect(errorLines(typo)).to.deep.equal([
+      "error: there is no task tom3:depsit; did you mean tom3:deposit? `npx hardhat --help` lists every task",
+    ]);
+  });
+
   it("a node that does not answer, and an account without ETH, are one line each saying what to do", async function () {
     const port = await freePort();
     const down = await hardhat(["tom3:balance", "--network", "localhost"], { TOM3_LOCAL_RPC_URL: `http://127.0.0.1:${port}` });
     expect(down.code).to.equal(1);
     expect(errorLines(down)).to.deep.equal([
       `error: cannot reach network localhost at http://127.0.0.1:${port}: start one with \`npx hardhat node\` ` +
+        "(another port: `--port <port>` and TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port>)",
+    ]);
+    // `npm run deploy` says the same (it is `hardhat run scripts/deploy.ts`, run from the checkout: it needs ts-node).
+    const deploy = await hardhat(
+      ["run", join(REPO_ROOT, "scripts", "deploy.ts"), "--network", "localhost"],
+      { TOM3_LOCAL_RPC_URL: `http://127.0.0.1:${port}` },
+      REPO_ROOT,
+    );
+    expect(deploy.code).to.equal(1);
+    expect(errorLines(deploy)).to.deep.equal([
+      `deploy failed: cannot reach network localhost at http://127.0.0.1:${port}: start one with \`npx hardhat node\` ` +
         "(another port: `--port <port>` and TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port>)",
     ]);
 
