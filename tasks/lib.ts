@@ -45,6 +45,8 @@ import {
   parseTokenAmount,
 } from "../offchain/chain/units";
 import type { Resources } from "../offchain/chain/units";
+import { DEV_CHAIN_IDS } from "../offchain/chain/deployment";
+import { journalAddresses, journalDir, journalId } from "../deploy/journal";
 
 export const PLUGIN = "tom3";
 
@@ -430,12 +432,32 @@ async function assertDeployed(hre: HardhatRuntimeEnvironment, deployment: Tom3De
       network: inProcess ? "localhost" : hre.network.name,
       rpcUrl: url,
       deploymentsDir: process.env.TOM3_DEPLOYMENTS_DIR || undefined,
+      staleJournal: inProcess ? undefined : await refusedJournal(hre, deployment.chainId),
       missing,
       hint: inProcess
         ? "; the in-process hardhat network starts empty on every run: run `npx hardhat node` and use --network localhost"
         : undefined,
     }),
   );
+}
+
+/**
+ * The Ignition journal `npm run deploy` would refuse on this node (deploy/journal.ts): one of this chain id and
+ * first block whose addresses hold no code, on a chain that is not a development one (there the deploy moves it
+ * aside itself). Undefined when there is none.
+ */
+async function refusedJournal(hre: HardhatRuntimeEnvironment, chainId: number): Promise<string | undefined> {
+  if (DEV_CHAIN_IDS.includes(chainId)) return undefined;
+  const genesis = await hre.ethers.provider.getBlock(0);
+  if (!genesis?.hash) return undefined;
+  const ignitionDir = process.env.TOM3_IGNITION_DIR || hre.config.paths.ignition;
+  for (const variant of ["local", "governed"] as const) {
+    const dir = journalDir(ignitionDir, journalId(variant, chainId, genesis.hash));
+    const recorded = Object.values(journalAddresses(dir));
+    const codes = await Promise.all(recorded.map((address) => hre.ethers.provider.getCode(address)));
+    if (recorded.length > 0 && codes.every((code) => code === "0x")) return dir;
+  }
+  return undefined;
 }
 
 // ------------------------------------------------------------------ flag parsing
