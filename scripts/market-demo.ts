@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { Contract, JsonRpcProvider, NonceManager, Wallet, formatUnits, parseUnits, type EventLog, type Signer } from "ethers";
+import { Contract, JsonRpcProvider, NonceManager, Wallet, formatEther, parseUnits, type EventLog, type Signer } from "ethers";
 import { ProcessLog, compileContracts, freePort, startLocalChain, type LocalChain, REPO_ROOT } from "../test/harness/local-chain";
 import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../offchain/p2p";
 import {
@@ -312,7 +312,10 @@ export class DemoMarket {
         },
         log: detail,
       });
-      for (const r of roles) detail(`${r.role} ${r.address}: ${formatUnits((await this.token.balanceOf(r.address)) as bigint, 18)} TOM3`);
+      for (const r of roles) {
+        const eth = formatEther(await this.rpc.getBalance(r.address)).replace(/\.0$/, "");
+        detail(`${r.role} ${r.address} now holds ${formatTokenAmount((await this.token.balanceOf(r.address)) as bigint)} and ${eth} ETH for gas`);
+      }
     } else {
       say("Funding the tenant and three providers (fresh keys; ETH for gas and TOM3 from the deployer)");
       const token = this.token.connect(funder!) as Contract;
