@@ -146,7 +146,7 @@ function asTaskError(error: unknown, hre: HardhatRuntimeEnvironment, account?: s
   if (error instanceof HardhatPluginError) return error;
   if (error instanceof UnitError || error instanceof DeploymentFileError) return fail(error.message, error);
   const network = hre.network.name;
-  const unreachable = unreachableNetwork(error, hre);
+  const unreachable = networkProblem(error, hre);
   if (unreachable) return fail(unreachable, error as Error);
   // ethers says INSUFFICIENT_FUNDS; a node that got a signed transaction (a configured key) says it in words.
   const message = error instanceof Error ? error.message : "";
@@ -163,14 +163,22 @@ function asTaskError(error: unknown, hre: HardhatRuntimeEnvironment, account?: s
 }
 
 /**
- * Hardhat's "HH108: Cannot connect to the network" as a sentence naming the URL and the next step; undefined for any
- * other error. The tasks and `npm run deploy` share it.
+ * Hardhat's "HH108: Cannot connect to the network" and "HH101: ... set to use chain id" as a sentence naming the URL
+ * and the next step; undefined for any other error. The tasks and `npm run deploy` share it.
  */
-export function unreachableNetwork(error: unknown, hre: HardhatRuntimeEnvironment): string | undefined {
-  if (!HardhatError.isHardhatError(error) || error.number !== 108) return undefined;
+export function networkProblem(error: unknown, hre: HardhatRuntimeEnvironment): string | undefined {
+  if (!HardhatError.isHardhatError(error) || (error.number !== 108 && error.number !== 101)) return undefined;
   const network = hre.network.name;
   const url = (hre.network.config as { url?: string }).url;
   const where = url ? ` at ${redactUrl(url)}` : "";
+  if (error.number === 101) {
+    const actual = /connected to a chain with id (\d+)/.exec(error.message)?.[1] ?? "another chain";
+    const variable = network === "remote" ? "TOM3_CHAIN_ID" : "the network's chainId in hardhat.config.ts";
+    return (
+      `network ${network}${where} is chain ${actual}, but ${variable} says ${hre.network.config.chainId}: ` +
+      `point the URL at that chain, or correct ${variable}`
+    );
+  }
   const next =
     network === "localhost"
       ? "start one with `npx hardhat node` (another port: `--port <port>` and TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port>)"

@@ -150,6 +150,17 @@ describe("tasks from the command line", function () {
         "(another port: `--port <port>` and TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port>)",
     ]);
 
+    // TOM3_CHAIN_ID names the chain `remote` must be: another one is a sentence naming the variable (not HH101).
+    const wrongChain = await hardhat(["tom3:balance", "--network", "remote"], {
+      TOM3_RPC_URL: chain.rpcUrl,
+      TOM3_CHAIN_ID: "1",
+    });
+    expect(wrongChain.code).to.equal(1);
+    expect(errorLines(wrongChain)).to.deep.equal([
+      `error: network remote at ${new URL(chain.rpcUrl).origin} is chain 31337, but TOM3_CHAIN_ID says 1: point the URL ` +
+        "at that chain, or correct TOM3_CHAIN_ID",
+    ]);
+
     const empty = Wallet.createRandom();
     const poor = await hardhat(["tom3:deposit", "--amount", "1", "--network", "localhost"], {
       ...local(),
