@@ -431,20 +431,23 @@ function accountSources(hre: HardhatRuntimeEnvironment): string {
 async function assertDeployed(hre: HardhatRuntimeEnvironment, deployment: Tom3Deployment, file: string): Promise<void> {
   const missing = await contractsWithoutCode(deployment, (address) => hre.ethers.provider.getCode(address));
   if (missing.length === 0) return;
-  const inProcess = hre.network.name === "hardhat";
-  const url = (hre.network.config as { url?: string }).url;
+  if (hre.network.name === "hardhat") {
+    // The usual cause: `--network localhost` left out. The record is most likely fine on the node it was made for.
+    throw fail(
+      `no TOM3 contract at the addresses of ${file} on Hardhat's in-process network, which a task uses without ` +
+        "--network and which starts empty on every run: add `--network localhost` (the node at TOM3_LOCAL_RPC_URL, " +
+        "default http://127.0.0.1:8545, where `npm run deploy -- --network localhost` puts the suite) or `--network remote`",
+    );
+  }
   throw fail(
     staleDeploymentMessage({
       source: file,
       chainId: deployment.chainId,
-      network: inProcess ? "localhost" : hre.network.name,
-      rpcUrl: url,
+      network: hre.network.name,
+      rpcUrl: (hre.network.config as { url?: string }).url,
       deploymentsDir: process.env.TOM3_DEPLOYMENTS_DIR || undefined,
-      staleJournal: inProcess ? undefined : await refusedJournal(hre, deployment.chainId),
+      staleJournal: await refusedJournal(hre, deployment.chainId),
       missing,
-      hint: inProcess
-        ? "; the in-process hardhat network starts empty on every run: run `npx hardhat node` and use --network localhost"
-        : undefined,
     }),
   );
 }

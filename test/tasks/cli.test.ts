@@ -115,6 +115,17 @@ describe("tasks from the command line", function () {
     ]);
   });
 
+  it("without --network, a record of a real node: says to add --network localhost", async function () {
+    const run = await hardhat(["tom3:balance"], local());
+    expect(run.code).to.equal(1);
+    expect(errorLines(run)).to.deep.equal([
+      `error: no TOM3 contract at the addresses of ${join(chain.deploymentsDir, "31337.json")} on Hardhat's in-process ` +
+        "network, which a task uses without --network and which starts empty on every run: add `--network localhost` " +
+        "(the node at TOM3_LOCAL_RPC_URL, default http://127.0.0.1:8545, where `npm run deploy -- --network localhost` " +
+        "puts the suite) or `--network remote`",
+    ]);
+  });
+
   it("an unknown network and a mistyped task name are one line saying what exists, without a stack trace", async function () {
     const network = await hardhat(["tom3:balance", "--network", "locl"], local());
     expect(network.code).to.equal(1);
