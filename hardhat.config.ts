@@ -14,7 +14,7 @@ import type { HardhatUserConfig, NetworkUserConfig } from "hardhat/types";
 import "@nomicfoundation/hardhat-toolbox";
 import { loadDotEnv } from "./offchain/env";
 import "./tasks";
-import { TOM3_TASK_NAMES } from "./tasks/lib";
+import { registeredTom3Tasks } from "./tasks/lib";
 
 const SOLC_VERSION = "0.8.28";
 
@@ -205,8 +205,8 @@ if (isHardhatCommand()) {
     );
   }
   for (const arg of process.argv.slice(2)) {
-    if (!arg.startsWith("tom3:") || TOM3_TASK_NAMES.has(arg)) continue;
-    const near = [...TOM3_TASK_NAMES].filter((name) => closeTo(arg, name));
+    if (!arg.startsWith("tom3:") || registeredTom3Tasks.has(arg)) continue;
+    const near = [...registeredTom3Tasks].filter((name) => closeTo(arg, name));
     configProblem(
       `there is no task ${arg}${near.length > 0 ? `; did you mean ${near.join(" or ")}?` : ""} ` +
         "`npx hardhat --help` lists every task",

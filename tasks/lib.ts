@@ -63,7 +63,7 @@ export interface CommonArgs {
  * is turned into a one-sentence HardhatPluginError, reverts decoded.
  */
 /** The names of every task tom3Task registered: hardhat.config.ts refuses a mistyped `tom3:` name in one sentence. */
-export const TOM3_TASK_NAMES = new Set<string>();
+export const registeredTom3Tasks = new Set<string>();
 
 export function tom3Task<A extends object>(
   name: string,
@@ -71,7 +71,7 @@ export function tom3Task<A extends object>(
   params: (definition: ConfigurableTaskDefinition) => ConfigurableTaskDefinition,
   action: (args: A & CommonArgs, ctx: Tom3Context) => Promise<Report>,
 ): void {
-  TOM3_TASK_NAMES.add(name);
+  registeredTom3Tasks.add(name);
   const definition = params(task(name, description))
     .addOptionalParam("from", "Account to act as: an index into the network's accounts (default 0) or an address")
     .addFlag("json", "Print the result as JSON");
