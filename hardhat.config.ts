@@ -14,6 +14,7 @@ import type { HardhatUserConfig, NetworkUserConfig } from "hardhat/types";
 import "@nomicfoundation/hardhat-toolbox";
 import { loadDotEnv } from "./offchain/env";
 import "./tasks";
+import { registeredTom3Tasks } from "./tasks/lib";
 
 const SOLC_VERSION = "0.8.28";
 
@@ -189,5 +190,43 @@ const config: HardhatUserConfig = {
   gasReporter: { enabled: process.env.REPORT_GAS === "true", offline: true, currency: "USD" },
   mocha: { timeout: 120_000 },
 };
+
+/**
+ * From the `hardhat` command, an unknown `--network` or a mistyped `tom3:` task name is one sentence with the next
+ * step (Hardhat's HH100 and HH303 come with a stack trace on a shell without DISPLAY).
+ */
+if (isHardhatCommand()) {
+  const network = requestedNetwork();
+  if (network !== undefined && !Object.keys(config.networks ?? {}).includes(network)) {
+    const remote = process.env.TOM3_RPC_URL ? "remote (the chain at TOM3_RPC_URL)" : "remote (once TOM3_RPC_URL is set, see .env.example)";
+    configProblem(
+      `network "${network}" is not configured; use localhost (the node at TOM3_LOCAL_RPC_URL, default ` +
+        `http://127.0.0.1:8545), ${remote} or hardhat (in-process, empty on every run)`,
+    );
+  }
+  for (const arg of process.argv.slice(2)) {
+    if (!arg.startsWith("tom3:") || registeredTom3Tasks.has(arg)) continue;
+    const near = [...registeredTom3Tasks].filter((name) => closeTo(arg, name));
+    configProblem(
+      `there is no task ${arg}${near.length > 0 ? `; did you mean ${near.join(" or ")}?` : ""} ` +
+        "`npx hardhat --help` lists every task",
+    );
+  }
+}
+
+/** Whether two task names differ by at most two single-character edits (a typo). */
+function closeTo(a: string, b: string): boolean {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] <= 2;
+}
 
 export default config;

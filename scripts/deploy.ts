@@ -23,6 +23,7 @@ import {
   writeDeployment,
   type Tom3Addresses,
 } from "../offchain/chain/addresses";
+import { networkProblem } from "../tasks/lib";
 
 /** The command the user ran, with the variables that shaped it: what a refusal tells them to run again. */
 function rerunCommand(): string {
@@ -99,6 +100,7 @@ function safeRead(chainId: number, dir: string): ReturnType<typeof readDeploymen
 }
 
 main().catch((err: unknown) => {
-  console.error(`deploy failed: ${err instanceof Error ? err.message : String(err)}`);
+  const message = networkProblem(err, hre) ?? (err instanceof Error ? err.message : String(err));
+  console.error(`deploy failed: ${message}`);
   process.exitCode = 1;
 });

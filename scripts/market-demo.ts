@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { Contract, JsonRpcProvider, NonceManager, Wallet, formatUnits, parseUnits, type EventLog, type Signer } from "ethers";
+import { Contract, JsonRpcProvider, NonceManager, Wallet, formatEther, parseUnits, type EventLog, type Signer } from "ethers";
 import { ProcessLog, compileContracts, freePort, startLocalChain, type LocalChain, REPO_ROOT } from "../test/harness/local-chain";
 import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../offchain/p2p";
 import {
@@ -40,6 +40,7 @@ import { buildSampleImages } from "../offchain/provider/executor/images";
 import { LABEL } from "../offchain/provider/executor/plan";
 import { marketAbi, providerRegistryAbi, tom3TokenAbi } from "../offchain/chain/abis";
 import { formatTokenAmount } from "../offchain/chain/units";
+import { attributeId } from "../offchain/chain/attributes";
 import { DEMO_ROLES, connectNetwork, fundDemoAccounts, redact, type DemoNetwork, type NetworkEntry } from "./market-network";
 
 export interface ProviderSpec {
@@ -311,7 +312,10 @@ export class DemoMarket {
         },
         log: detail,
       });
-      for (const r of roles) detail(`${r.role} ${r.address}: ${formatUnits((await this.token.balanceOf(r.address)) as bigint, 18)} TOM3`);
+      for (const r of roles) {
+        const eth = formatEther(await this.rpc.getBalance(r.address)).replace(/\.0$/, "");
+        detail(`${r.role} ${r.address} now holds ${formatTokenAmount((await this.token.balanceOf(r.address)) as bigint)} and ${eth} ETH for gas`);
+      }
     } else {
       say("Funding the tenant and three providers (fresh keys; ETH for gas and TOM3 from the deployer)");
       const token = this.token.connect(funder!) as Contract;
@@ -537,7 +541,8 @@ export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<Ma
       );
       decisions.push({ provider: d.spec.name, kind: decision.kind, price: decision.price, code: decision.code, reason: decision.reason });
       if (decision.kind === "bid") detail(`${d.spec.name}: bids ${tom3PerSecond(BigInt(decision.price ?? 0))} (bid ${decision.bidId})`);
-      else detail(`${d.spec.name}: declines (${decision.code}): ${decision.reason}`);
+      // The chain knows an attribute only by its hash: name the one this order requires.
+      else detail(`${d.spec.name}: declines (${decision.code}): ${(decision.reason ?? "").replace(attributeId("region=eu-west"), "region=eu-west")}`);
     }
     mark("decisions");
 
@@ -545,7 +550,7 @@ export async function runMarketDemo(options: MarketDemoOptions = {}): Promise<Ma
     if (m.realTime) {
       say(`The bidding window closes (waiting about ${Math.max(0, left)} s of real time); then the lowest bid wins the match`);
     } else {
-      say(`The bidding window closes (chain time advanced ${left + 1} s); the tenant matches: the lowest bid wins`);
+      say(`The bidding window closes (chain time advanced ${left + 1} s); then the lowest bid wins the match`);
       await m.advance(left + 1);
     }
     const matches = await waitForMatches(client, { orderIds: [order.orderId], timeoutMs: 60_000 });

@@ -22,13 +22,13 @@ import {
   Mnemonic,
   Wallet,
   formatEther,
-  formatUnits,
   getAddress,
   type Signer,
 } from "ethers";
 import { DEFAULT_DEPLOYMENTS_DIR, DeploymentFileError, deploymentFile, readDeployment } from "../offchain/chain/addresses";
 import { contractsWithoutCode, deployCommand, staleDeploymentMessage, type Tom3Deployment } from "../offchain/chain/deployment";
 import { tom3TokenAbi } from "../offchain/chain/abis";
+import { formatTokenAmount } from "../offchain/chain/units";
 
 /** The demo's accounts besides the funder, in this order. */
 export const DEMO_ROLES = ["tenant", "alpha", "bravo", "charlie"] as const;
@@ -98,7 +98,8 @@ export async function connectNetwork(name: string, options: ConnectNetworkOption
   const chainId = await rpcChainId(entry.url, options.timeoutMs ?? 5000).catch((error: unknown) => {
     const hint =
       name === "localhost"
-        ? "start one with `npx hardhat node --port <port>` and set TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port>"
+        ? "start one that makes blocks by itself, `npx anvil --port <port> --block-time 1`, set " +
+          "TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port> and deploy the suite there (`npm run deploy -- --network localhost`)"
         : "check the RPC URL (TOM3_RPC_URL for `remote`) and that the node is up";
     throw new DemoNetworkError(`network "${name}" at ${where} is not reachable (${(error as Error).message}): ${hint}`, { cause: error });
   });
@@ -244,7 +245,7 @@ export async function fundDemoAccounts(options: {
   for (const a of options.accounts) {
     const eth = await rpc.getBalance(a.address);
     if (eth < gasNeeded) {
-      problems.push(`${a.role} ${a.address} holds ${formatEther(eth)} ETH; it needs about ${formatEther(gasNeeded)} ETH for gas`);
+      problems.push(`${a.role} ${a.address} holds ${ethAmount(eth)} ETH; it needs about ${ethAmount(gasNeeded)} ETH for gas`);
     }
     const held = (await token.balanceOf(a.address)) as bigint;
     const wanted = plan.tom3[a.role as keyof FundingPlan["tom3"]] ?? 0n;
@@ -253,14 +254,14 @@ export async function fundDemoAccounts(options: {
   const total = topUps.reduce((s, t) => s + t.amount, 0n);
   const funderAddress = options.funder && (options.funder.kind === "key" ? options.funder.wallet.address : options.funder.address);
   if (total > 0n) {
-    const short = topUps.map((t) => `${t.role} needs ${formatUnits(t.amount, 18)} more TOM3`).join(", ");
+    const short = topUps.map((t) => `${t.role} needs ${formatTokenAmount(t.amount)} more`).join(", ");
     if (!funderAddress) {
       problems.push(`${short}, and no funder is configured (TOM3_DEPLOYER_KEY / TOM3_KEYSTORE, or TOM3_DEMO_MNEMONIC)`);
     } else {
       const has = (await token.balanceOf(funderAddress)) as bigint;
-      if (has < total) problems.push(`${short}; the funder ${funderAddress} holds only ${formatUnits(has, 18)} TOM3`);
+      if (has < total) problems.push(`${short}; the funder ${funderAddress} holds only ${formatTokenAmount(has)}`);
       const eth = await rpc.getBalance(funderAddress);
-      if (eth < gasNeeded) problems.push(`the funder ${funderAddress} holds ${formatEther(eth)} ETH; it needs about ${formatEther(gasNeeded)} ETH for gas`);
+      if (eth < gasNeeded) problems.push(`the funder ${funderAddress} holds ${ethAmount(eth)} ETH; it needs about ${ethAmount(gasNeeded)} ETH for gas`);
     }
   }
   if (problems.length > 0) {
@@ -274,8 +275,13 @@ export async function fundDemoAccounts(options: {
   const funded = new Contract(options.token, tom3TokenAbi, signer);
   for (const t of topUps) {
     await (await funded.transfer(t.address, t.amount)).wait();
-    options.log(`${t.role} ${t.address}: +${formatUnits(t.amount, 18)} TOM3 from ${funderAddress}`);
+    options.log(`${t.role} ${t.address}: +${formatTokenAmount(t.amount)} from ${funderAddress}`);
   }
+}
+
+/** Wei as ETH without ethers' trailing ".0": "0", "10000", "0.003". */
+function ethAmount(wei: bigint): string {
+  return formatEther(wei).replace(/\.0$/, "");
 }
 
 /** The funder as a signer on `rpc`. */

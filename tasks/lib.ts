@@ -45,6 +45,8 @@ import {
   parseTokenAmount,
 } from "../offchain/chain/units";
 import type { Resources } from "../offchain/chain/units";
+import { DEV_CHAIN_IDS } from "../offchain/chain/deployment";
+import { journalAddresses, journalDir, journalId } from "../deploy/journal";
 
 export const PLUGIN = "tom3";
 
@@ -60,12 +62,16 @@ export interface CommonArgs {
  * ready context. Whatever the action returns is printed (and returned in JSON form to `hre.run` callers); any error
  * is turned into a one-sentence HardhatPluginError, reverts decoded.
  */
+/** The names of every task tom3Task registered: hardhat.config.ts refuses a mistyped `tom3:` name in one sentence. */
+export const registeredTom3Tasks = new Set<string>();
+
 export function tom3Task<A extends object>(
   name: string,
   description: string,
   params: (definition: ConfigurableTaskDefinition) => ConfigurableTaskDefinition,
   action: (args: A & CommonArgs, ctx: Tom3Context) => Promise<Report>,
 ): void {
+  registeredTom3Tasks.add(name);
   const definition = params(task(name, description))
     .addOptionalParam("from", "Account to act as: an index into the network's accounts (default 0) or an address")
     .addFlag("json", "Print the result as JSON");
@@ -140,17 +146,8 @@ function asTaskError(error: unknown, hre: HardhatRuntimeEnvironment, account?: s
   if (error instanceof HardhatPluginError) return error;
   if (error instanceof UnitError || error instanceof DeploymentFileError) return fail(error.message, error);
   const network = hre.network.name;
-  if (HardhatError.isHardhatError(error) && error.number === 108) {
-    const url = (hre.network.config as { url?: string }).url;
-    const where = url ? ` at ${redactUrl(url)}` : "";
-    const next =
-      network === "localhost"
-        ? "start one with `npx hardhat node` (another port: `--port <port>` and TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port>)"
-        : network === "remote"
-          ? "check TOM3_RPC_URL and that the node is up"
-          : "check the network's url in hardhat.config.ts";
-    return fail(`cannot reach network ${network}${where}: ${next}`, error);
-  }
+  const unreachable = networkProblem(error, hre);
+  if (unreachable) return fail(unreachable, error as Error);
   // ethers says INSUFFICIENT_FUNDS; a node that got a signed transaction (a configured key) says it in words.
   const message = error instanceof Error ? error.message : "";
   if ((error as { code?: string }).code === "INSUFFICIENT_FUNDS" || /insufficient funds|doesn't have enough funds/i.test(message)) {
@@ -163,6 +160,32 @@ function asTaskError(error: unknown, hre: HardhatRuntimeEnvironment, account?: s
   const decoded = decodeContractError(error);
   if (decoded) return fail(`reverted: ${sentence(decoded)}`, decoded);
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Hardhat's "HH108: Cannot connect to the network" and "HH101: ... set to use chain id" as a sentence naming the URL
+ * and the next step; undefined for any other error. The tasks and `npm run deploy` share it.
+ */
+export function networkProblem(error: unknown, hre: HardhatRuntimeEnvironment): string | undefined {
+  if (!HardhatError.isHardhatError(error) || (error.number !== 108 && error.number !== 101)) return undefined;
+  const network = hre.network.name;
+  const url = (hre.network.config as { url?: string }).url;
+  const where = url ? ` at ${redactUrl(url)}` : "";
+  if (error.number === 101) {
+    const actual = /connected to a chain with id (\d+)/.exec(error.message)?.[1] ?? "another chain";
+    const variable = network === "remote" ? "TOM3_CHAIN_ID" : "the network's chainId in hardhat.config.ts";
+    return (
+      `network ${network}${where} is chain ${actual}, but ${variable} says ${hre.network.config.chainId}: ` +
+      `point the URL at that chain, or correct ${variable}`
+    );
+  }
+  const next =
+    network === "localhost"
+      ? "start one with `npx hardhat node` (another port: `--port <port>` and TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port>)"
+      : network === "remote"
+        ? "check TOM3_RPC_URL and that the node is up"
+        : "check the network's url in hardhat.config.ts";
+  return `cannot reach network ${network}${where}: ${next}`;
 }
 
 /** A URL without path, query or credentials: RPC URLs often carry an API key. */
@@ -408,21 +431,44 @@ function accountSources(hre: HardhatRuntimeEnvironment): string {
 async function assertDeployed(hre: HardhatRuntimeEnvironment, deployment: Tom3Deployment, file: string): Promise<void> {
   const missing = await contractsWithoutCode(deployment, (address) => hre.ethers.provider.getCode(address));
   if (missing.length === 0) return;
-  const inProcess = hre.network.name === "hardhat";
-  const url = (hre.network.config as { url?: string }).url;
+  if (hre.network.name === "hardhat") {
+    // The usual cause: `--network localhost` left out. The record is most likely fine on the node it was made for.
+    throw fail(
+      `no TOM3 contract at the addresses of ${file} on Hardhat's in-process network, which a task uses without ` +
+        "--network and which starts empty on every run: add `--network localhost` (the node at TOM3_LOCAL_RPC_URL, " +
+        "default http://127.0.0.1:8545, where `npm run deploy -- --network localhost` puts the suite) or `--network remote`",
+    );
+  }
   throw fail(
     staleDeploymentMessage({
       source: file,
       chainId: deployment.chainId,
-      network: inProcess ? "localhost" : hre.network.name,
-      rpcUrl: url,
+      network: hre.network.name,
+      rpcUrl: (hre.network.config as { url?: string }).url,
       deploymentsDir: process.env.TOM3_DEPLOYMENTS_DIR || undefined,
+      staleJournal: await refusedJournal(hre, deployment.chainId),
       missing,
-      hint: inProcess
-        ? "; the in-process hardhat network starts empty on every run: run `npx hardhat node` and use --network localhost"
-        : undefined,
     }),
   );
+}
+
+/**
+ * The Ignition journal `npm run deploy` would refuse on this node (deploy/journal.ts): one of this chain id and
+ * first block whose addresses hold no code, on a chain that is not a development one (there the deploy moves it
+ * aside itself). Undefined when there is none.
+ */
+async function refusedJournal(hre: HardhatRuntimeEnvironment, chainId: number): Promise<string | undefined> {
+  if (DEV_CHAIN_IDS.includes(chainId)) return undefined;
+  const genesis = await hre.ethers.provider.getBlock(0);
+  if (!genesis?.hash) return undefined;
+  const ignitionDir = process.env.TOM3_IGNITION_DIR || hre.config.paths.ignition;
+  for (const variant of ["local", "governed"] as const) {
+    const dir = journalDir(ignitionDir, journalId(variant, chainId, genesis.hash));
+    const recorded = Object.values(journalAddresses(dir));
+    const codes = await Promise.all(recorded.map((address) => hre.ethers.provider.getCode(address)));
+    if (recorded.length > 0 && codes.every((code) => code === "0x")) return dir;
+  }
+  return undefined;
 }
 
 // ------------------------------------------------------------------ flag parsing

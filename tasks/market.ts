@@ -252,6 +252,10 @@ tom3Task<{ order: string }>(
     const sent = await ctx.send("market", "matchOrder", () => ctx.contracts.market.matchOrder(orderId));
     const matched = sent.event("market", "OrderMatched");
     const created = sent.event("market", "CharterCreated");
+    // The order locked its maximum price for the duration; the charter keeps the winning price's share, the
+    // difference goes back to the tenant's available balance (so the order's "locked" = these two).
+    const order = await ctx.read("market", "order", () => ctx.contracts.market.order(orderId));
+    const lockedForCharter = created.pricePerSecond * created.duration;
     return {
       charterId: matched.charterId,
       orderId,
@@ -260,6 +264,8 @@ tom3Task<{ order: string }>(
       provider: created.provider,
       price: price(created.pricePerSecond),
       duration: seconds(created.duration),
+      lockedForCharter: tokens(lockedForCharter),
+      returnedToTenant: tokens(order.maxPricePerSecond * order.duration - lockedForCharter),
       ...txFacts(sent),
     };
   },

@@ -122,6 +122,11 @@ export interface DeployCommandOptions {
   rpcUrl?: string;
   /** The deployments directory, when it is not the default one (it must be given to the deploy too). */
   deploymentsDir?: string;
+  /**
+   * An Ignition journal of the lost suite that the deploy would refuse (same chain id and first block, not a
+   * development chain): the command moves it aside first, as the deploy's own refusal says.
+   */
+  staleJournal?: string;
 }
 
 /** Chain ids of throwaway development nodes (`hardhat node`, anvil, ganache). */
@@ -140,7 +145,8 @@ export function deployCommand(options: DeployCommandOptions): string {
     env.push(`TOM3_LOCAL_RPC_URL=${originOf(options.rpcUrl)}`);
   }
   if (network === "remote" && options.network === undefined) env.push("TOM3_RPC_URL=<this node's URL>");
-  return `${env.length > 0 ? `${env.join(" ")} ` : ""}npm run deploy -- --network ${network}`;
+  const setAside = options.staleJournal ? `mv ${options.staleJournal} ${options.staleJournal}-stale && ` : "";
+  return `${setAside}${env.length > 0 ? `${env.join(" ")} ` : ""}npm run deploy -- --network ${network}`;
 }
 
 /**

@@ -158,6 +158,33 @@ describe("deploying to several nodes (hardhat node, anvil)", function () {
     expect(existsSync(join(dir("d"), "4242.json"))).to.equal(false);
   });
 
+  it("on any other chain a task on the stale record names the journal's mv too; pasted, the command fixes it", async function () {
+    const key = hardhatAccounts(1)[0].privateKey;
+    const args = ["--timestamp", GENESIS_TIME, "--chain-id", "4242"];
+    const gone = await node("anvil", args);
+    const remote = (rpcUrl: string) => ({
+      TOM3_RPC_URL: rpcUrl,
+      TOM3_DEPLOYER_KEY: key,
+      TOM3_CHAIN_ID: "",
+      TOM3_DEPLOYMENTS_DIR: dir("d"),
+      TOM3_IGNITION_DIR: ignitionDir,
+    });
+    await deploySuite({ rpcUrl: gone.rpcUrl, deploymentsDir: dir("d"), ignitionDir, network: "remote", env: remote(gone.rpcUrl) });
+    await gone.stop();
+
+    const other = await node("anvil", args);
+    const task = await hardhat(["tom3:balance", "--network", "remote"], remote(other.rpcUrl));
+    expect(task.code).to.equal(1);
+    const journal = join(ignitionDir, "deployments", journals()[0]);
+    const command = `mv ${journal} ${journal}-stale && TOM3_DEPLOYMENTS_DIR=${dir("d")} npm run deploy -- --network remote`;
+    expect(task.output).to.contain(`deploy the suite there again with \`${command}\`, which rewrites this file`);
+
+    const pasted = await shell(command, remote(other.rpcUrl));
+    expect(pasted.code, pasted.output).to.equal(0);
+    const after = await hardhat(["tom3:balance", "--network", "remote"], remote(other.rpcUrl));
+    expect(after.code, after.output).to.equal(0);
+  });
+
   describe("a stale record (its node restarted without the suite)", function () {
     let fresh: RunningNode;
     let file: string;
@@ -216,6 +243,18 @@ describe("deploying to several nodes (hardhat node, anvil)", function () {
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** A command line as a user pastes it into a shell in the checkout. */
+function shell(command: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("sh", ["-c", command], { cwd: REPO_ROOT, env: { ...process.env, ...env, FORCE_COLOR: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) => resolve({ code, output }));
+  });
 }
 
 /** `npx hardhat <args>` as a child process (no compile: the test run compiled). */

@@ -40,7 +40,7 @@ describe("tasks from the command line", function () {
   });
 
   /** `hardhat <args>` on a shell Hardhat takes for CI (CI=true, no DISPLAY), with only the TOM3_* variables given. */
-  function hardhat(args: string[], vars: Record<string, string> = {}): Promise<Run> {
+  function hardhat(args: string[], vars: Record<string, string> = {}, dir = cwd): Promise<Run> {
     const env: NodeJS.ProcessEnv = {
       FORCE_COLOR: "0",
       CI: "true",
@@ -55,7 +55,7 @@ describe("tasks from the command line", function () {
     }
     Object.assign(env, vars);
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [HARDHAT_CLI, "--config", CONFIG, "--tsconfig", TSCONFIG, ...args], { cwd, env });
+      const child = spawn(process.execPath, [HARDHAT_CLI, "--config", CONFIG, "--tsconfig", TSCONFIG, ...args], { cwd: dir, env });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -115,6 +115,32 @@ describe("tasks from the command line", function () {
     ]);
   });
 
+  it("without --network, a record of a real node: says to add --network localhost", async function () {
+    const run = await hardhat(["tom3:balance"], local());
+    expect(run.code).to.equal(1);
+    expect(errorLines(run)).to.deep.equal([
+      `error: no TOM3 contract at the addresses of ${join(chain.deploymentsDir, "31337.json")} on Hardhat's in-process ` +
+        "network, which a task uses without --network and which starts empty on every run: add `--network localhost` " +
+        "(the node at TOM3_LOCAL_RPC_URL, default http://127.0.0.1:8545, where `npm run deploy -- --network localhost` " +
+        "puts the suite) or `--network remote`",
+    ]);
+  });
+
+  it("an unknown network and a mistyped task name are one line saying what exists, without a stack trace", async function () {
+    const network = await hardhat(["tom3:balance", "--network", "locl"], local());
+    expect(network.code).to.equal(1);
+    expect(errorLines(network)).to.deep.equal([
+      'error: network "locl" is not configured; use localhost (the node at TOM3_LOCAL_RPC_URL, default ' +
+        "http://127.0.0.1:8545), remote (once TOM3_RPC_URL is set, see .env.example) or hardhat (in-process, empty on every run)",
+    ]);
+
+    const typo = await hardhat(["tom3:depsit", "--amount", "1", "--network", "localhost"], local());
+    expect(typo.code).to.equal(1);
+    expect(errorLines(typo)).to.deep.equal([
+      "error: there is no task tom3:depsit; did you mean tom3:deposit? `npx hardhat --help` lists every task",
+    ]);
+  });
+
   it("a node that does not answer, and an account without ETH, are one line each saying what to do", async function () {
     const port = await freePort();
     const down = await hardhat(["tom3:balance", "--network", "localhost"], { TOM3_LOCAL_RPC_URL: `http://127.0.0.1:${port}` });
@@ -122,6 +148,28 @@ describe("tasks from the command line", function () {
     expect(errorLines(down)).to.deep.equal([
       `error: cannot reach network localhost at http://127.0.0.1:${port}: start one with \`npx hardhat node\` ` +
         "(another port: `--port <port>` and TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port>)",
+    ]);
+    // `npm run deploy` says the same (it is `hardhat run scripts/deploy.ts`, run from the checkout: it needs ts-node).
+    const deploy = await hardhat(
+      ["run", join(REPO_ROOT, "scripts", "deploy.ts"), "--network", "localhost"],
+      { TOM3_LOCAL_RPC_URL: `http://127.0.0.1:${port}` },
+      REPO_ROOT,
+    );
+    expect(deploy.code).to.equal(1);
+    expect(errorLines(deploy)).to.deep.equal([
+      `deploy failed: cannot reach network localhost at http://127.0.0.1:${port}: start one with \`npx hardhat node\` ` +
+        "(another port: `--port <port>` and TOM3_LOCAL_RPC_URL=http://127.0.0.1:<port>)",
+    ]);
+
+    // TOM3_CHAIN_ID names the chain `remote` must be: another one is a sentence naming the variable (not HH101).
+    const wrongChain = await hardhat(["tom3:balance", "--network", "remote"], {
+      TOM3_RPC_URL: chain.rpcUrl,
+      TOM3_CHAIN_ID: "1",
+    });
+    expect(wrongChain.code).to.equal(1);
+    expect(errorLines(wrongChain)).to.deep.equal([
+      `error: network remote at ${new URL(chain.rpcUrl).origin} is chain 31337, but TOM3_CHAIN_ID says 1: point the URL ` +
+        "at that chain, or correct TOM3_CHAIN_ID",
     ]);
 
     const empty = Wallet.createRandom();

@@ -142,6 +142,8 @@ describe("tasks: market", function () {
       price: "100",
       duration: 3600,
     });
+    // The order locked 120 wei/s for 3600 s: the charter keeps 100 wei/s of it, the rest went back to the tenant.
+    expect(matched).to.include({ lockedForCharter: "360000", returnedToTenant: "72000" });
 
     const released = await runTask("tom3:bid:release", { bid: "2" });
     expect(released).to.include({ bidId: "2", provider: provider2.address, bond: BOND.toString() });
