@@ -6,6 +6,8 @@
  * readable line on stderr and exit code 1 (2 for a usage error). Keys come from the environment or a keystore,
  * never from the command line.
  */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { parseDurationSeconds, parseTokenAmount } from "../chain/units";
 import type { ParsedManifest } from "../manifest";
@@ -76,6 +78,7 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
 function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result: Result) => void): Command {
   const program = new Command("tom3")
     .description("TOM3 tenant command line: deploy workloads on the open compute market")
+    .version(packageVersion(), "-V, --version", "print the version of tom3")
     .addOption(new Option("--rpc <url>", "JSON-RPC URL of the node (env TOM3_RPC_URL)").default(defaultRpcUrl()))
     .addOption(
       new Option("--deployments <dir>", "directory of deployment records (env TOM3_DEPLOYMENTS_DIR)").default(
@@ -525,4 +528,15 @@ if (require.main === module) {
   void run(process.argv).then((code) => {
     process.exitCode = code;
   });
+}
+
+/** The version in this package's package.json (two levels up from the sources, three from dist/). */
+function packageVersion(): string {
+  for (const up of ["../..", "../../.."]) {
+    const file = join(__dirname, up, "package.json");
+    if (!existsSync(file)) continue;
+    const manifest = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
+    if (manifest.name === "tom3" && manifest.version) return manifest.version;
+  }
+  return "unknown";
 }

@@ -92,6 +92,9 @@ describe("install: the packed tarball installs and runs without the repository",
     expect(help.stdout).to.include("manifest");
     expect(help.stdout).to.include(`(default: "${join(work, "deployments")}")`);
     expect(help.stderr).to.equal("");
+    const version = await run(NODE, [bin, "--version"], work);
+    expectOk("tom3 --version", version);
+    expect(version.stdout).to.equal(`${(JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version}\n`);
   });
 
   it("tom3 manifest validate accepts a good manifest (exit 0) and prints its version", async function () {

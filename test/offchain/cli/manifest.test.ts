@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import vectors from "../../../offchain/manifest/test-vectors.json";
@@ -19,6 +19,13 @@ describe("cli: manifests, usage and keys", function () {
 
   after(function () {
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("--version prints the package's version and exits 0", async function () {
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
+    const run = await runCli(["--version"]);
+    expect(run.code).to.equal(0);
+    expect(run.stdout).to.equal(`${version}\n`);
   });
 
   it("validates a good manifest (exit 0) and hashes it to the test vector's version", async function () {
