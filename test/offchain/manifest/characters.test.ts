@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { formatIssue, quote, unusualCharacter } from "../../../offchain/manifest";
-import { refusal } from "./helpers";
+import { refusal, editText } from "./helpers";
 
 const BASE = `version: "1.0"
 services:
@@ -32,14 +32,7 @@ biddingWindow: 30s
 `;
 
 /** BASE with each `from` (found exactly once) replaced by its `to`. */
-function edit(...changes: [from: string, to: string][]): string {
-  let text = BASE;
-  for (const [from, to] of changes) {
-    expect(text.split(from).length, `"${from}" must occur once`).to.equal(2);
-    text = text.replace(from, to);
-  }
-  return text;
-}
+const edit = (...changes: [from: string, to: string][]): string => editText(BASE, ...changes);
 
 const ZWSP = "\u200b";
 const CYRILLIC_E = "\u0435";

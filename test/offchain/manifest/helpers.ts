@@ -26,3 +26,13 @@ export function issueAt(text: string, path: string, line: number): ManifestIssue
   expect(issue, `no issue at ${path} line ${line}; found:\n${error.format()}`).to.not.equal(undefined);
   return issue as ManifestIssue;
 }
+
+/** `base` with each `from` (found exactly once, or the test fails) replaced by its `to`. */
+export function editText(base: string, ...changes: [from: string, to: string][]): string {
+  let text = base;
+  for (const [from, to] of changes) {
+    expect(text.split(from).length, `"${from}" must occur once`).to.equal(2);
+    text = text.replace(from, to);
+  }
+  return text;
+}

@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { ManifestError, parseManifest } from "../../../offchain/manifest";
-import { issueAt, refusal } from "./helpers";
+import { issueAt, refusal, editText } from "./helpers";
 
 const BASE = `version: "1.0"
 services:
@@ -31,14 +31,7 @@ biddingWindow: 30s
 `;
 
 /** BASE with each `from` (found exactly once) replaced by its `to`. */
-function edit(...changes: [from: string, to: string][]): string {
-  let text = BASE;
-  for (const [from, to] of changes) {
-    expect(text.split(from).length, `"${from}" must occur once`).to.equal(2);
-    text = text.replace(from, to);
-  }
-  return text;
-}
+const edit = (...changes: [from: string, to: string][]): string => editText(BASE, ...changes);
 
 /** A rule: the manifest breaking it, and where the problem must be reported. */
 interface Case {

@@ -4,7 +4,7 @@
  * hold that the manifest reader points at the opening instead.
  */
 import { expect } from "chai";
-import { refusal } from "./helpers";
+import { refusal, editText } from "./helpers";
 
 /** examples/hello.yaml, trimmed: line 6 is the GREETING line. */
 const HELLO = `version: "1.0"
@@ -28,8 +28,7 @@ biddingWindow: 30s
 
 /** HELLO with `from` (found exactly once) replaced by `to`. */
 function edit(from: string, to: string): string {
-  expect(HELLO.split(from).length, `"${from}" must occur once`).to.equal(2);
-  return HELLO.replace(from, to);
+  return editText(HELLO, [from, to]);
 }
 
 interface Case {
