@@ -185,6 +185,24 @@ describe("a provider's first hour (hardhat node, real processes)", function () {
     expect(await restarted.stop()).to.equal(0);
   });
 
+  it("on a node that mines only for transactions the daemon never sees the last order, and the tenant is told why", async function () {
+    const daemon = new DaemonProcess(file, { TOM3_PROVIDER_KEY: key.privateKey });
+    daemons.push(daemon);
+    await daemon.waitFor(/^provider daemon running$/, "the daemon to run");
+    const tenant = chain.accounts[3];
+    const funded = await runCli([...global(), "transfer", "1", tenant.address], { TOM3_PRIVATE_KEY: chain.accounts[0].privateKey });
+    expect(funded.code, funded.stderr).to.equal(0);
+    const manifest = join(tempDir(), "hello.yaml");
+    writeFileSync(manifest, readFileSync(join(REPO_ROOT, "examples", "hello.yaml"), "utf8").replace("biddingWindow: 30s", "biddingWindow: 3s"));
+    const deploy = await runCli([...global(), "deploy", manifest], { TOM3_PRIVATE_KEY: tenant.privateKey });
+    expect(deploy.code).to.equal(1);
+    expect(deploy.stdout).to.match(
+      new RegExp(`${key.address}: it made no decision on this order \\(it has not seen it\\): its chain watcher has read up to block \\d+, the chain is at \\d+`),
+    );
+    expect(deploy.stdout).to.contain("run a node that makes blocks by itself (`npx anvil --block-time 1`)");
+    expect(await daemon.stop()).to.equal(0);
+  });
+
   it("names chain.deployments when the record is missing or belongs to another node", async function () {
     const dir = tempDir();
     const records = join(dir, "deployments");
