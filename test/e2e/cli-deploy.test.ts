@@ -163,6 +163,7 @@ dataDir: ${tempDir()}
     following.interrupt();
     const followed = await following.done;
     expect(followed.code, followed.stderr).to.equal(0);
+    expect(followed.stderr).to.include(`following the output of the containers of deployment ${deploymentId}; Ctrl-C to stop`);
     expect(followed.stdout.match(/web started, greeting hello/g)).to.have.length(1);
     expect(followed.stdout.match(/web started, greeting bonjour/g)).to.have.length(1);
   });
@@ -172,6 +173,11 @@ dataDir: ${tempDir()}
     expect(logs.code, logs.stderr).to.equal(0);
     expect(logs.stdout).to.include("web | web started, greeting bonjour");
     expect(logs.stdout).not.to.match(/^api /m);
+    // The api container writes nothing: an empty answer says so instead of printing nothing at all.
+    const quiet = await runCli(["logs", deploymentId, "api"], env);
+    expect(quiet.code, quiet.stderr).to.equal(0);
+    expect(quiet.stdout).to.equal("");
+    expect(quiet.stderr).to.equal(`no output yet from api of deployment ${deploymentId} (what its containers write to stdout and stderr)\n`);
     const typo = await runCli(["logs", deploymentId, "wbe"], env);
     expect(typo.code).to.equal(1);
     expect(typo.stderr).to.equal(`error: service "wbe" does not run in deployment ${deploymentId} (its services: api, web)\n`);
