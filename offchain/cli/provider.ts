@@ -137,7 +137,7 @@ export function registerProviderInit(
         throw error;
       }
       for (const warning of result.warnings) out.io.stderr(`warning: ${warning.path} (${flags.config}): ${warning.message}\n`);
-      const chainProblem = await checkChain(result.config.chain.rpcUrl, result.config.chain.deploymentsDir);
+      const chainProblem = await checkChain(result.config.chain.rpcUrl, result.config.chain.deploymentsDir ?? resolve(globals.deployments));
       if (chainProblem) out.io.stderr(`warning: ${chainProblem.field} (${flags.config}): ${chainProblem.message}\n`);
 
       const env = process.env[keyEnv]?.trim();

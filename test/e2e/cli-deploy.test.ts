@@ -218,9 +218,33 @@ dataDir: ${tempDir()}
     expect(locked).to.equal(0n);
   });
 
+  it("an image the provider lacks: its reason while the tenant waits, and in the timeout", async function () {
+    const absent = helloVariant("absent", (t) => t.replace("image: tom3/api:local", "image: tom3/absent-e2e:local"));
+    const ordersBefore = (await m.market.orderCount()) as bigint;
+    const cli = startCli(["deploy", absent, "--timeout", "15s"], env);
+    let exited = false;
+    void cli.done.then(() => (exited = true));
+    const orderId = await closeWindow(ordersBefore, () => !exited, async (id) => {
+      expect((await daemon!.engine.waitForDecision(id)).kind).to.equal("bid");
+      await eventually(async () => (await m.market.bestBid(id)) !== 0n, 20_000, "the bid on chain");
+    });
+    const run = await cli.done;
+    expect(run.code).to.equal(1);
+    const said = `charter ${orderId}: its provider reports START_FAILED: image tom3/absent-e2e:local is not on this engine and the pull policy is never`;
+    expect(run.stderr).to.include(`  ${said}\n`);
+    expect(run.stderr).to.match(new RegExp(`^error: timed out after 15 s waiting for the acknowledgement of charter ${orderId} \\(${escape(said)}\\)$`, "m"));
+    expect(run.stderr).to.not.match(STACK_LINE);
+    const deploymentId = String(await m.market.deploymentCount());
+    expect((await runCli(["close", deploymentId], env)).code).to.equal(0);
+  });
+
   it("refuses an unknown --delivery transport as a usage error", async function () {
     const run = await runCli(["deploy", HELLO, "--delivery", "carrier-pigeon"], env);
     expect(run.code).to.equal(2);
     expect(run.stderr).to.match(/--delivery <transport>' argument 'carrier-pigeon' is invalid\. Allowed choices are auto, p2p, http/);
   });
 });
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
