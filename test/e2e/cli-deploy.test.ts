@@ -192,6 +192,8 @@ dataDir: ${tempDir()}
     expect(closed.code, closed.stderr).to.equal(0);
     await eventually(() => daemon!.charters.charter(charterId)!.phase === "closed", 30_000, "the teardown");
     expect(await leftovers(providerAddress)).to.deep.equal({ containers: [], networks: [] });
+    const report = (await (await fetch(`${daemon!.apiUrl}/charters/${charterId}`)).json()) as { code: string; reason: string };
+    expect(report).to.include({ code: "CHARTER_CLOSED", reason: "closed on chain (ClosedByTenant)" });
   });
 
   it("a deploy nobody bids on: a countdown, exit 1, the provider's reason, the order cancelled and nothing left locked", async function () {
