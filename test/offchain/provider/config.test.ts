@@ -103,6 +103,9 @@ describe("provider config: what an operator meets", function () {
     expect(measured.config.capacity.cpuMillis).to.equal(cpus().length * 1000);
     expect(measured.config.capacity.memoryMiB).to.be.within(Math.floor(totalmem() / 2 ** 20) - 1024, Math.floor(totalmem() / 2 ** 20));
     expect(measured.config.capacity.storageMiB).to.be.greaterThan(0);
+    // 90 % of the free disk: room for the disk to fill a little before the next start, which warns above the free space.
+    const free = measured.host.storageMiB!;
+    expect(measured.config.capacity.storageMiB).to.equal(Math.floor(free * 0.9));
     expect(measured.warnings).to.deep.equal([]);
     expect(measured.config.dataDir).to.equal(join(dir, "tom3-provider-data"));
 
