@@ -166,6 +166,12 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         // Nothing matched: nothing runs, so the deploy failed (exit 1), with each provider's reason above.
         if (matches.matched.length === 0) {
           const why = matches.unmatched.every((u) => u.reason === "noBids") ? "no provider bid" : "no order was matched";
+          // Nothing of it runs and no order is left open: close it, so `tom3 status` does not list it as open.
+          if (!options.keepOpen && matches.unmatched.every((u) => u.reason === "noBids")) {
+            await tom3.closeDeployment({ deploymentId: deployed.deploymentId });
+            text_.push(`  deployment ${deployed.deploymentId} closed: nothing of it runs`);
+            json.closed = true;
+          }
           const message =
             `deployment ${deployed.deploymentId}: nothing runs, ${why}. Check the reasons above, change the ` +
             `manifest (maxPricePerSecond, resources, attributes) and deploy again`;

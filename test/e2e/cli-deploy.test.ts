@@ -218,6 +218,11 @@ dataDir: ${tempDir()}
     expect(run.stderr).to.not.match(STACK_LINE);
     const [, locked] = (await m.market.balanceOf(m.tenant.address)) as [bigint, bigint];
     expect(locked).to.equal(0n);
+    // Nothing of it runs and no order is open: the deployment is closed, so status does not list it as open.
+    const deploymentId = (await m.market.deploymentCount()) as bigint;
+    expect(run.stdout).to.include(`  deployment ${deploymentId} closed: nothing of it runs\n`);
+    const status = await runCli(["status", "--deployment", String(deploymentId)], env);
+    expect(status.stdout).to.match(new RegExp(`^deployment ${deploymentId}: closed `, "m"));
   });
 
   it("an image the provider lacks: its reason while the tenant waits, and in the timeout", async function () {
