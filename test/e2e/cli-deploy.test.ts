@@ -198,6 +198,11 @@ dataDir: ${tempDir()}
 
   it("a deploy nobody bids on: a countdown, exit 1, the provider's reason, the order cancelled and nothing left locked", async function () {
     const cheap = helloVariant("cheap", (t) => t.replace("maxPricePerSecond: 120", "maxPricePerSecond: 1"));
+    // A provider re-keyed on the same ports leaves its old registration pointing at the new daemon's API: that API
+    // must not answer for it.
+    const stale = new Wallet(chain.accounts[6].privateKey, m.provider);
+    const endpoint = String(await m.registry.endpointOf(providerAddress));
+    await (await (m.registry.connect(stale) as typeof m.registry).register(endpoint, [])).wait();
     const ordersBefore = (await m.market.orderCount()) as bigint;
     const cli = startCli(["deploy", cheap], env);
     let exited = false;
@@ -213,6 +218,10 @@ dataDir: ${tempDir()}
     const decline = daemon!.engine.decision(orderId) as { reason: string; code: string };
     expect(run.stdout, run.stdout).to.include(`order ${orderId} (group eu: api, web): no provider bid`);
     expect(run.stdout).to.include(`  ${providerAddress}: declined: ${decline.reason} (${decline.code})`);
+    expect(run.stdout).to.include(
+      `  ${stale.address}: no answer (its endpoint's API ${daemon!.apiUrl} answers for another provider, ${providerAddress}: ` +
+        "this provider's daemon does not run there)",
+    );
     expect(run.stdout).to.match(new RegExp(`order ${orderId} cancelled: 3600 wei went back to your available balance \\(available .+, locked 0 TOM3\\)`));
     expect(run.stderr).to.match(/^error: deployment \d+: nothing runs, no provider bid\. Check the reasons above, change the manifest \(maxPricePerSecond, resources, attributes\) and deploy again$/m);
     expect(run.stderr).to.not.match(STACK_LINE);

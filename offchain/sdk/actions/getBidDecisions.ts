@@ -40,6 +40,16 @@ export async function getBidDecisions(client: Tom3Client, parameters: GetBidDeci
       const api = providerApiUrl(p.endpoint);
       if (!api) return { provider: p.address, kind: "unreachable", reason: "its endpoint announces no API URL" };
       try {
+        // An API answers for one provider: an endpoint left behind by a re-keyed provider must not speak for it.
+        const status = await providerApiGet<{ provider?: string }>(api, "/status", { timeoutMs: parameters.timeoutMs ?? 5_000 });
+        if (typeof status.provider === "string" && status.provider.toLowerCase() !== p.address.toLowerCase()) {
+          return {
+            provider: p.address,
+            api,
+            kind: "unreachable",
+            reason: `its endpoint's API ${api} answers for another provider, ${status.provider}: this provider's daemon does not run there`,
+          };
+        }
         const d = await providerApiGet<Record<string, unknown>>(api, `/orders/${parameters.orderId}/decision`, {
           timeoutMs: parameters.timeoutMs ?? 5_000,
         });
