@@ -158,7 +158,7 @@ export function registerProviderInit(
         `  key: ${globals.keystore ? `keystore ${globals.keystore} (password in ${c.key.passwordEnv})` : `from ${keyEnv}`}${address ? ` (provider ${address})` : ` (not set yet: export ${keyEnv} before starting)`}`,
         `  attributes: ${c.attributes.size > 0 ? [...c.attributes.values()].join(", ") : "none (orders that require one, like examples/hello.yaml's region=eu-west, get no bid: add --attribute region=eu-west)"}`,
         `  stake: ${formatTokens(c.register.stake)}, registered and staked on every start`,
-        `next: give ${address ?? "the provider's address"} ETH for gas and the stake (${send}), then`,
+        `next: give ${address ?? "the provider's address"} ETH for gas, and TOM3 for the stake from a wallet that holds some (TOM3_PRIVATE_KEY=0x… ${send.slice(1, -1)}), then`,
         `  tom3 provider start --config ${flags.config}`,
       ];
       out.print({

@@ -130,7 +130,7 @@ describe("a provider's first hour (hardhat node, real processes)", function () {
     expect(init.stdout).to.contain(`wrote ${file}`);
     expect(init.stderr).to.contain(`warning: capacity.cpu (${file}): ${HOST_CPUS * 8} CPU is more than this host has (${HOST_CPUS} CPU)`);
     expect(init.stdout).to.contain(`key: from TOM3_PROVIDER_KEY (provider ${key.address})`);
-    expect(init.stdout).to.contain(`tom3 transfer 10 ${key.address}`);
+    expect(init.stdout).to.contain(`ETH for gas, and TOM3 for the stake from a wallet that holds some (TOM3_PRIVATE_KEY=0x… tom3 transfer 10 ${key.address})`);
     const text = readFileSync(file, "utf8");
     expect(text).not.to.contain(key.privateKey.slice(2));
     expect(text).to.contain(`rpcUrl: "${chain.rpcUrl}"`);
