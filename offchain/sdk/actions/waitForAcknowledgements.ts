@@ -54,7 +54,7 @@ export async function waitForAcknowledgements(
   const unacknowledged: UnacknowledgedCharter[] = [];
   // What each pending charter's provider last said was wrong (its API's code and reason), asked every few seconds.
   const problems = new Map<bigint, string>();
-  let askedAt = 0;
+  let askedAt = Date.now(); // first asked after a few seconds: a prompt acknowledgement costs no API request
   for (;;) {
     const now = await client.now();
     for (const charterId of [...pending]) {
