@@ -208,6 +208,9 @@ export function parseProviderConfig(
       }
     }
 
+    const api = data.endpoints?.api;
+    const apiPort = typeof api === "string" ? /:(\d+)$/.exec(api)?.[1] : undefined;
+    if (apiPort !== undefined && Number(apiPort) > 65535) at(["endpoints", "api"], `port ${apiPort} is above 65535`);
     const announce = (data.endpoints?.announce as Data[] | undefined) ?? [];
     announce.forEach((entry, i) => {
       if (typeof entry === "string" && /^http:\/\//i.test(entry) && !isApiUrl(entry)) {
