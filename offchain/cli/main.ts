@@ -143,7 +143,7 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         const text_ = [
           `deployment: ${deployed.deploymentId}`,
           `version: ${deployed.version}`,
-          `locked: ${tokens(deployed.locked)}`,
+          `locked for its orders: ${tokens(deployed.locked)} (each order's maxPricePerSecond × duration)`,
           ...deployed.orders.map((o) => `order ${o.orderId}: group ${o.group} (${o.services.join(", ")}), bids until ${when(o.closesAt)}`),
         ];
         if (!options.wait) return { json, text: text_ };
@@ -154,13 +154,27 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
           fromBlock: deployed.blockNumber,
         });
         json.matched = matches.matched;
-        for (const m of matches.matched) text_.push(`charter ${m.charterId}: ${m.provider} at ${price(m.pricePerSecond)}`);
+        for (const m of matches.matched) {
+          // The match keeps price × duration locked and unlocks the rest of the order's escrow: say both, so they add up.
+          const spec = deployed.orders.find((o) => o.orderId === m.orderId)?.spec;
+          const split = spec
+            ? ` (${tokens(m.pricePerSecond * spec.duration)} locked for ${spec.duration} s, ` +
+              `${tokens((spec.maxPricePerSecond - m.pricePerSecond) * spec.duration)} of the order's back to your available balance)`
+            : "";
+          text_.push(`charter ${m.charterId}: ${m.provider} at ${price(m.pricePerSecond)}${split}`);
+        }
         const settled = await settleUnmatched(tom3, matches.unmatched, deployed.orders, Boolean(options.keepOpen));
         json.unmatched = settled.reports;
         text_.push(...settled.lines);
         // Nothing matched: nothing runs, so the deploy failed (exit 1), with each provider's reason above.
         if (matches.matched.length === 0) {
           const why = matches.unmatched.every((u) => u.reason === "noBids") ? "no provider bid" : "no order was matched";
+          // Nothing of it runs and no order is left open: close it, so `tom3 status` does not list it as open.
+          if (!options.keepOpen && matches.unmatched.every((u) => u.reason === "noBids")) {
+            await tom3.closeDeployment({ deploymentId: deployed.deploymentId });
+            text_.push(`  deployment ${deployed.deploymentId} closed: nothing of it runs`);
+            json.closed = true;
+          }
           const message =
             `deployment ${deployed.deploymentId}: nothing runs, ${why}. Check the reasons above, change the ` +
             `manifest (maxPricePerSecond, resources, attributes) and deploy again`;
@@ -358,6 +372,9 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
       if (options.follow) process.once("SIGINT", onSignal);
       const json = globals().json;
       const width = { n: 0 };
+      let lines = 0;
+      const what = `${service === undefined ? "the containers" : service} of deployment ${deploymentId}`;
+      if (options.follow && !json && !globals().quiet) io.stderr(`following the output of ${what}; Ctrl-C to stop\n`);
       try {
         const result = await tom3.getLogs({
           deploymentId,
@@ -372,6 +389,7 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
               ? (line) => io.stdout(`${JSON.stringify({ ...line, charterId: String(line.charterId) })}\n`)
               : undefined
             : (line) => {
+                lines++;
                 width.n = Math.max(width.n, line.service.length);
                 io.stdout(`${line.service.padEnd(width.n)} | ${line.text}\n`);
               },
@@ -381,6 +399,8 @@ function buildProgram(io: Io, cleanups: (() => Promise<void>)[], print: (result:
         }
         if (json && !options.follow) io.stdout(`${toJsonText(result)}\n`);
         if (result.charters.every((c) => c.error)) throw new CliError(`no provider of deployment ${deploymentId} gave its logs (see above)`);
+        // An empty answer is not an error, but say so: a server that logs nothing (busybox httpd without -v) looks like a hang.
+        if (!json && !options.follow && lines === 0) io.stderr(`no output yet from ${what} (what its containers write to stdout and stderr)\n`);
       } finally {
         process.off("SIGINT", onSignal);
       }

@@ -55,6 +55,8 @@ export function progressLine(event: Tom3ProgressEvent): string | undefined {
       return `  ${event.provider} refused for now (${event.code}): trying again in ${event.delayMs} ms (attempt ${event.attempt + 1})`;
     case "delivered":
       return `delivered to ${event.provider} via ${event.endpoint}`;
+    case "charterProblem":
+      return `  charter ${event.charterId}: its provider reports ${event.code}: ${event.reason}`;
     case "charterAcknowledged":
       return `charter ${event.charterId} acknowledged, runs until ${when(event.endsAt)}`;
     case "deploymentUpdated":

@@ -4,7 +4,8 @@
  * (running containers stay; the next start adopts them).
  * The daemon (Docker, libp2p, express) is loaded only by `start`: no other command needs it.
  */
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { Wallet } from "ethers";
 import { formatResources, formatTokens } from "../chain/units";
@@ -136,6 +137,8 @@ export function registerProviderInit(
         throw error;
       }
       for (const warning of result.warnings) out.io.stderr(`warning: ${warning.path} (${flags.config}): ${warning.message}\n`);
+      const chainProblem = await checkChain(result.config.chain.rpcUrl, result.config.chain.deploymentsDir ?? resolve(globals.deployments));
+      if (chainProblem) out.io.stderr(`warning: ${chainProblem.field} (${flags.config}): ${chainProblem.message}\n`);
 
       const env = process.env[keyEnv]?.trim();
       let address: string | undefined;
@@ -155,7 +158,7 @@ export function registerProviderInit(
         `  key: ${globals.keystore ? `keystore ${globals.keystore} (password in ${c.key.passwordEnv})` : `from ${keyEnv}`}${address ? ` (provider ${address})` : ` (not set yet: export ${keyEnv} before starting)`}`,
         `  attributes: ${c.attributes.size > 0 ? [...c.attributes.values()].join(", ") : "none (orders that require one, like examples/hello.yaml's region=eu-west, get no bid: add --attribute region=eu-west)"}`,
         `  stake: ${formatTokens(c.register.stake)}, registered and staked on every start`,
-        `next: give ${address ?? "the provider's address"} ETH for gas and the stake (${send}), then`,
+        `next: give ${address ?? "the provider's address"} ETH for gas, and TOM3 for the stake from a wallet that holds some (TOM3_PRIVATE_KEY=0x… ${send.slice(1, -1)}), then`,
         `  tom3 provider start --config ${flags.config}`,
       ];
       out.print({
@@ -163,4 +166,41 @@ export function registerProviderInit(
         text,
       });
     });
+}
+
+/**
+ * What `provider start` would refuse about the chain, said at init, while the flags are at hand: a node that does
+ * not answer at the URL written (the default 8545 when neither --rpc nor TOM3_RPC_URL names another), or no
+ * deployment record for its chain. The file is written anyway (a node may come later).
+ */
+async function checkChain(rpcUrl: string, deploymentsDir: string): Promise<{ field: string; message: string } | undefined> {
+  let chainId: bigint;
+  try {
+    const response = await fetch(rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      signal: AbortSignal.timeout(5_000),
+    });
+    const body = (await response.json()) as { result?: string };
+    if (typeof body.result !== "string") throw new Error(`unexpected answer (HTTP ${response.status})`);
+    chainId = BigInt(body.result);
+  } catch (error) {
+    const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+    return {
+      field: "chain.rpcUrl",
+      message:
+        `no node answers at ${rpcUrl} (${reason}), so \`provider start\` would stop here: start the node, or write ` +
+        `the file again with its URL (\`tom3 --rpc <url> provider init --force ...\`, or TOM3_RPC_URL; ` +
+        `TOM3_LOCAL_RPC_URL is read by the Hardhat tasks only)`,
+    };
+  }
+  const record = join(deploymentsDir, `${chainId}.json`);
+  if (!existsSync(record)) {
+    return {
+      field: "chain.deployments",
+      message: `${record} does not exist: the node at ${rpcUrl} (chain ${chainId}) has no TOM3 deployment record here; deploy the suite there (\`npm run deploy\`) or pass --deployments <dir>`,
+    };
+  }
+  return undefined;
 }

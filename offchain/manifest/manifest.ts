@@ -340,6 +340,20 @@ function hintOf(value: string): string {
   return hint === undefined ? "" : `; it ${hint}`;
 }
 
+/**
+ * When a service of the file differs from `name` only by invisible characters (a zero-width space pasted into the
+ * service's key): name it, so the follow-on "no service named" points at the one mistake.
+ */
+function spelledAs(name: string, names: Set<string>): string {
+  const visible = (text: string) => text.replace(/[\p{Cf}\p{Cc}\p{Z}]/gu, "");
+  for (const candidate of names) {
+    if (candidate !== name && visible(candidate) === visible(name)) {
+      return `; the service is spelled ${quote(candidate)} in this file, with an invisible character`;
+    }
+  }
+  return "";
+}
+
 /** " (did you mean `image`?)" when a known key is one or two edits away. */
 function suggestion(key: string, known: string[]): string {
   let best: string | undefined;
@@ -567,7 +581,7 @@ class Normaliser {
         const at = [...path, index, "to", i];
         if (target === self) this.issues.add(at, "a service cannot expose a port to itself");
         else if (target !== "global" && !names.has(target)) {
-          this.issues.add(at, `no service named ${quote(target)} (use \`global\` for the internet, or a service of this manifest)${hintOf(target)}`);
+          this.issues.add(at, `no service named ${quote(target)} (use \`global\` for the internet, or a service of this manifest)${hintOf(target)}${spelledAs(target, names)}`);
         }
       });
       if (typeof port === "number" && typeof as === "number") out.push({ port, as, to: [...to].sort() });
@@ -587,7 +601,7 @@ class Normaliser {
     services.forEach((name, index) => {
       const at = [...path, "services", index];
       const earlier = placedIn.get(name);
-      if (!names.has(name)) this.issues.add(at, `no service named ${quote(name)}${hintOf(name)}`);
+      if (!names.has(name)) this.issues.add(at, `no service named ${quote(name)}${hintOf(name)}${spelledAs(name, names)}`);
       else if (earlier !== undefined && earlier !== group) {
         this.issues.add(at, `${quote(name)} is already placed in group ${earlier}: a service belongs to exactly one group`);
       } else placedIn.set(name, group);

@@ -24,6 +24,7 @@
 import { Contract } from "ethers";
 import type { ContractTransactionReceipt, ContractTransactionResponse, Provider, Signer } from "ethers";
 import { marketAbi } from "../chain/abis";
+import { CLOSE_REASONS } from "../chain/enums";
 import { decodeContractError } from "../chain/errors";
 import { requirementSpecs, type ParsedManifest } from "../manifest";
 import type { ManifestNode, VerifiedManifest } from "../p2p";
@@ -294,7 +295,7 @@ export class CharterManager {
     for (const e of events) {
       switch (e.type) {
         case "CharterClosed":
-          if (this.charter(e.charterId)) await this.serial(String(e.charterId), () => this.finish(String(e.charterId), "CHARTER_CLOSED", `closed on chain (reason ${e.reason})`));
+          if (this.charter(e.charterId)) await this.serial(String(e.charterId), () => this.finish(String(e.charterId), "CHARTER_CLOSED", `closed on chain (${CLOSE_REASONS[Number(e.reason)] ?? `reason ${e.reason}`})`));
           break;
         case "DeploymentClosed":
           for (const c of this.liveOf(e.deploymentId)) {

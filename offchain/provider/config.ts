@@ -208,6 +208,9 @@ export function parseProviderConfig(
       }
     }
 
+    const api = data.endpoints?.api;
+    const apiPort = typeof api === "string" ? /:(\d+)$/.exec(api)?.[1] : undefined;
+    if (apiPort !== undefined && Number(apiPort) > 65535) at(["endpoints", "api"], `port ${apiPort} is above 65535`);
     const announce = (data.endpoints?.announce as Data[] | undefined) ?? [];
     announce.forEach((entry, i) => {
       if (typeof entry === "string" && /^http:\/\//i.test(entry) && !isApiUrl(entry)) {
@@ -398,15 +401,34 @@ function schemaIssue(error: ErrorObject, data: Data, at: (path: PathSegment[], m
       return at([...path, String(params.missingProperty)], "is required", "key");
     case "additionalProperties": {
       const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
-      return at([...path, String(params.additionalProperty)], `unknown key${known.length ? ` (expected one of: ${known.join(", ")})` : ""}`, "key");
+      const key = String(params.additionalProperty);
+      const near = known.find((k) => k.toLowerCase() === key.toLowerCase() || nearKey(k.toLowerCase(), key.toLowerCase()));
+      const hint = near ? ` (did you mean ${near}?)` : known.length ? ` (expected one of: ${known.join(", ")})` : "";
+      return at([...path, key], `unknown key${hint}`, "key");
     }
-    case "type":
-      return at(path, `must be ${String(params.type).replace(",", " or ")}${valueOf(data, path) === null ? ", not empty" : ""}`);
+    case "type": {
+      const value = valueOf(data, path);
+      // A wei price written as a decimal (pricing.cpu: 1.5): say what is wrong with the value, not its JSON type.
+      if (typeof value === "number" && !Number.isInteger(value) && String(params.type).includes("integer")) {
+        return at(path, `${value} is not valid here (expected a whole number${String(params.type).includes("string") ? " of wei" : ""})`);
+      }
+      return at(path, `must be ${String(params.type).replace(",", " or ")}${value === null ? ", not empty" : ""}`);
+    }
+    case "enum":
+      return at(path, `${JSON.stringify(valueOf(data, path))} is not one of: ${(params.allowedValues as unknown[]).map(String).join(", ")}`);
     case "pattern":
       return at(path, `${JSON.stringify(valueOf(data, path))} is not valid here (expected ${describePattern(String(params.pattern))})`);
     default:
       return at(path, error.message ?? `breaks the schema rule ${error.keyword}`);
   }
+}
+
+/** One edit apart (a typo, a missing or extra letter): what an unknown key's suggestion allows. */
+function nearKey(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return a.slice(i + 1) === b.slice(i + 1) || a.slice(i + 1) === b.slice(i) || a.slice(i) === b.slice(i + 1);
 }
 
 function describePattern(pattern: string): string {

@@ -371,7 +371,7 @@ export function chainProvider(rpcUrl: string): JsonRpcProvider {
 export async function probeRpc(rpcUrl: string, timeoutMs: number, source: string): Promise<void> {
   if (!/^https?:/.test(rpcUrl)) return;
   const fail = (problem: string, cause?: unknown): never => {
-    throw new ProviderConfigFieldError("chain.rpcUrl", source, `cannot reach ${rpcUrl} (${problem})`, { cause });
+    throw new ProviderConfigFieldError("chain.rpcUrl", source, `cannot reach ${rpcUrl} (${problem}): is the node running? Or set chain.rpcUrl to its JSON-RPC URL`, { cause });
   };
   let response: Response;
   try {

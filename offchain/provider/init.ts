@@ -79,7 +79,9 @@ export function initProviderConfig(o: InitProviderOptions): InitProviderResult {
   };
   const cpuMillis = asked(o.cpu, parseCpuMillis, "cpu") ?? host.cpuMillis;
   const memoryMiB = asked(o.memory, parseMiB, "memory") ?? host.memoryMiB;
-  const storageMiB = asked(o.storage, parseMiB, "storage") ?? host.storageMiB;
+  // Free disk moves (logs, images, other programs): offer 90 % of it, so the next start does not already warn
+  // that the configured storage is above what is free.
+  const storageMiB = asked(o.storage, parseMiB, "storage") ?? (host.storageMiB === undefined ? undefined : Math.floor(host.storageMiB * 0.9));
   if (storageMiB === undefined) throw new ProviderInitError(`cannot measure free disk under ${dataDir}: pass --storage`);
   const bandwidth = o.bandwidth ?? DEFAULT_BANDWIDTH;
   asked(bandwidth, parseMbps, "bandwidth");
@@ -171,7 +173,7 @@ endpoints:
 ${v.announce && v.announce.length > 0 ? `  announce: [${v.announce.map(yaml).join(", ")}]\n` : "  # announce: [/dns4/provider.example.com/tcp/4001, https://provider.example.com]   # what peers dial and the API's public URL; default: the listen addresses and http://<first IPv4>:<api port>\n"}  api: ${yaml(v.api ?? "0.0.0.0:8443")}
 
 ${attributes.length > 0 ? `attributes:\n${attributes.map(([k, val]) => `  ${k}: ${yaml(val)}`).join("\n")}\n` : "# attributes: { region: eu-west }   # each becomes keccak256(\"key=value\") on chain; orders may require them\n"}
-# Measured on this host by \`tom3 provider init\`: CPUs, memory, free disk under dataDir. Bandwidth is not measured:
+# Measured on this host by \`tom3 provider init\`: CPUs, memory, 90 % of the free disk under dataDir. Bandwidth is not measured:
 # set your uplink. Offering more than the host has is warned about at every start.
 capacity:
   cpu: ${v.cpu}

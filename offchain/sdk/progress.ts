@@ -21,6 +21,8 @@ export type Tom3ProgressEvent =
   | { type: "deliveryRetrying"; charterId: bigint; provider: string; code: string; attempt: number; delayMs: number }
   | { type: "delivered"; charterId: bigint; provider: string; endpoint: string }
   | { type: "charterAcknowledged"; charterId: bigint; endsAt: bigint }
+  /** While waiting for an acknowledgement: the provider's API reports why the workload does not run yet. */
+  | { type: "charterProblem"; charterId: bigint; provider: string; code: string; reason: string }
   | { type: "deploymentUpdated"; deploymentId: bigint; version: string }
   | { type: "charterExtended"; charterId: bigint; endsAt: bigint }
   | { type: "orderCancelled"; orderId: bigint }

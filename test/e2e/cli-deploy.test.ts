@@ -163,6 +163,7 @@ dataDir: ${tempDir()}
     following.interrupt();
     const followed = await following.done;
     expect(followed.code, followed.stderr).to.equal(0);
+    expect(followed.stderr).to.include(`following the output of the containers of deployment ${deploymentId}; Ctrl-C to stop`);
     expect(followed.stdout.match(/web started, greeting hello/g)).to.have.length(1);
     expect(followed.stdout.match(/web started, greeting bonjour/g)).to.have.length(1);
   });
@@ -172,6 +173,11 @@ dataDir: ${tempDir()}
     expect(logs.code, logs.stderr).to.equal(0);
     expect(logs.stdout).to.include("web | web started, greeting bonjour");
     expect(logs.stdout).not.to.match(/^api /m);
+    // The api container writes nothing: an empty answer says so instead of printing nothing at all.
+    const quiet = await runCli(["logs", deploymentId, "api"], env);
+    expect(quiet.code, quiet.stderr).to.equal(0);
+    expect(quiet.stdout).to.equal("");
+    expect(quiet.stderr).to.equal(`no output yet from api of deployment ${deploymentId} (what its containers write to stdout and stderr)\n`);
     const typo = await runCli(["logs", deploymentId, "wbe"], env);
     expect(typo.code).to.equal(1);
     expect(typo.stderr).to.equal(`error: service "wbe" does not run in deployment ${deploymentId} (its services: api, web)\n`);
@@ -186,10 +192,17 @@ dataDir: ${tempDir()}
     expect(closed.code, closed.stderr).to.equal(0);
     await eventually(() => daemon!.charters.charter(charterId)!.phase === "closed", 30_000, "the teardown");
     expect(await leftovers(providerAddress)).to.deep.equal({ containers: [], networks: [] });
+    const report = (await (await fetch(`${daemon!.apiUrl}/charters/${charterId}`)).json()) as { code: string; reason: string };
+    expect(report).to.include({ code: "CHARTER_CLOSED", reason: "closed on chain (ClosedByTenant)" });
   });
 
   it("a deploy nobody bids on: a countdown, exit 1, the provider's reason, the order cancelled and nothing left locked", async function () {
     const cheap = helloVariant("cheap", (t) => t.replace("maxPricePerSecond: 120", "maxPricePerSecond: 1"));
+    // A provider re-keyed on the same ports leaves its old registration pointing at the new daemon's API: that API
+    // must not answer for it.
+    const stale = new Wallet(chain.accounts[6].privateKey, m.provider);
+    const endpoint = String(await m.registry.endpointOf(providerAddress));
+    await (await (m.registry.connect(stale) as typeof m.registry).register(endpoint, [])).wait();
     const ordersBefore = (await m.market.orderCount()) as bigint;
     const cli = startCli(["deploy", cheap], env);
     let exited = false;
@@ -205,11 +218,40 @@ dataDir: ${tempDir()}
     const decline = daemon!.engine.decision(orderId) as { reason: string; code: string };
     expect(run.stdout, run.stdout).to.include(`order ${orderId} (group eu: api, web): no provider bid`);
     expect(run.stdout).to.include(`  ${providerAddress}: declined: ${decline.reason} (${decline.code})`);
+    expect(run.stdout).to.include(
+      `  ${stale.address}: no answer (its endpoint's API ${daemon!.apiUrl} answers for another provider, ${providerAddress}: ` +
+        "this provider's daemon does not run there)",
+    );
     expect(run.stdout).to.match(new RegExp(`order ${orderId} cancelled: 3600 wei went back to your available balance \\(available .+, locked 0 TOM3\\)`));
     expect(run.stderr).to.match(/^error: deployment \d+: nothing runs, no provider bid\. Check the reasons above, change the manifest \(maxPricePerSecond, resources, attributes\) and deploy again$/m);
     expect(run.stderr).to.not.match(STACK_LINE);
     const [, locked] = (await m.market.balanceOf(m.tenant.address)) as [bigint, bigint];
     expect(locked).to.equal(0n);
+    // Nothing of it runs and no order is open: the deployment is closed, so status does not list it as open.
+    const deploymentId = (await m.market.deploymentCount()) as bigint;
+    expect(run.stdout).to.include(`  deployment ${deploymentId} closed: nothing of it runs\n`);
+    const status = await runCli(["status", "--deployment", String(deploymentId)], env);
+    expect(status.stdout).to.match(new RegExp(`^deployment ${deploymentId}: closed `, "m"));
+  });
+
+  it("an image the provider lacks: its reason while the tenant waits, and in the timeout", async function () {
+    const absent = helloVariant("absent", (t) => t.replace("image: tom3/api:local", "image: tom3/absent-e2e:local"));
+    const ordersBefore = (await m.market.orderCount()) as bigint;
+    const cli = startCli(["deploy", absent, "--timeout", "15s"], env);
+    let exited = false;
+    void cli.done.then(() => (exited = true));
+    const orderId = await closeWindow(ordersBefore, () => !exited, async (id) => {
+      expect((await daemon!.engine.waitForDecision(id)).kind).to.equal("bid");
+      await eventually(async () => (await m.market.bestBid(id)) !== 0n, 20_000, "the bid on chain");
+    });
+    const run = await cli.done;
+    expect(run.code).to.equal(1);
+    const said = `charter ${orderId}: its provider reports START_FAILED: image tom3/absent-e2e:local is not on this engine and the pull policy is never`;
+    expect(run.stderr).to.include(`  ${said}\n`);
+    expect(run.stderr).to.match(new RegExp(`^error: timed out after 15 s waiting for the acknowledgement of charter ${orderId} \\(${escape(said)}\\)$`, "m"));
+    expect(run.stderr).to.not.match(STACK_LINE);
+    const deploymentId = String(await m.market.deploymentCount());
+    expect((await runCli(["close", deploymentId], env)).code).to.equal(0);
   });
 
   it("refuses an unknown --delivery transport as a usage error", async function () {
@@ -218,3 +260,7 @@ dataDir: ${tempDir()}
     expect(run.stderr).to.match(/--delivery <transport>' argument 'carrier-pigeon' is invalid\. Allowed choices are auto, p2p, http/);
   });
 });
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

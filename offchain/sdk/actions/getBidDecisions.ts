@@ -40,6 +40,16 @@ export async function getBidDecisions(client: Tom3Client, parameters: GetBidDeci
       const api = providerApiUrl(p.endpoint);
       if (!api) return { provider: p.address, kind: "unreachable", reason: "its endpoint announces no API URL" };
       try {
+        // An API answers for one provider: an endpoint left behind by a re-keyed provider must not speak for it.
+        const status = await providerApiGet<{ provider?: string }>(api, "/status", { timeoutMs: parameters.timeoutMs ?? 5_000 });
+        if (typeof status.provider === "string" && status.provider.toLowerCase() !== p.address.toLowerCase()) {
+          return {
+            provider: p.address,
+            api,
+            kind: "unreachable",
+            reason: `its endpoint's API ${api} answers for another provider, ${status.provider}: this provider's daemon does not run there`,
+          };
+        }
         const d = await providerApiGet<Record<string, unknown>>(api, `/orders/${parameters.orderId}/decision`, {
           timeoutMs: parameters.timeoutMs ?? 5_000,
         });
@@ -55,11 +65,36 @@ export async function getBidDecisions(client: Tom3Client, parameters: GetBidDeci
         };
       } catch (error) {
         if (error instanceof Tom3ProviderApiError && error.code === "NOT_FOUND") {
-          return { provider: p.address, api, kind: "none", reason: "it made no decision on this order (it has not seen it)" };
+          return { provider: p.address, api, kind: "none", reason: await notSeen(client, api, parameters.timeoutMs ?? 5_000) };
         }
         return { provider: p.address, api, kind: "unreachable", reason: (error as Error).message };
       }
     }),
   );
   return { decisions };
+}
+
+/**
+ * Why a provider may not have seen an order: where its chain watcher is against the chain's head. A daemon acts on
+ * events `chain.confirmations` blocks deep, so on a node that mines only for transactions (a plain `hardhat node`)
+ * an order created last is never seen.
+ */
+async function notSeen(client: Tom3Client, api: string, timeoutMs: number): Promise<string> {
+  const base = "it made no decision on this order (it has not seen it)";
+  try {
+    const [status, head] = await Promise.all([
+      providerApiGet<{ watcher?: { cursor?: { block?: number } } }>(api, "/status", { timeoutMs }),
+      client.provider.getBlockNumber(),
+    ]);
+    const read = status.watcher?.cursor?.block;
+    if (typeof read !== "number") return base;
+    if (read >= head) return `${base}; its chain watcher has read every block up to the head (${head})`;
+    return (
+      `${base}: its chain watcher has read up to block ${read}, the chain is at ${head}; a provider acts on events ` +
+      "chain.confirmations blocks deep, so a node that mines only for transactions (a plain `hardhat node`) never " +
+      "shows it the last order: run a node that makes blocks by itself (`npx anvil --block-time 1`)"
+    );
+  } catch {
+    return base;
+  }
 }

@@ -1,5 +1,6 @@
 import type { Tom3Client } from "../client";
 import { Tom3TimeoutError } from "../errors";
+import { fetchCharterReport, providerApiUrl } from "../provider-api";
 import { readCharter } from "../records";
 import type { CloseReasonName } from "../records";
 
@@ -51,6 +52,9 @@ export async function waitForAcknowledgements(
   const pending = new Set(parameters.charterIds);
   const acknowledged: AcknowledgedCharter[] = [];
   const unacknowledged: UnacknowledgedCharter[] = [];
+  // What each pending charter's provider last said was wrong (its API's code and reason), asked every few seconds.
+  const problems = new Map<bigint, string>();
+  let askedAt = Date.now(); // first asked after a few seconds: a prompt acknowledgement costs no API request
   for (;;) {
     const now = await client.now();
     for (const charterId of [...pending]) {
@@ -69,13 +73,36 @@ export async function waitForAcknowledgements(
       pending.delete(charterId);
     }
     if (pending.size === 0) return { acknowledged, unacknowledged };
+    if (Date.now() - askedAt >= 5_000 || Date.now() >= deadline) {
+      askedAt = Date.now();
+      for (const charterId of pending) await askProvider(client, charterId, problems);
+    }
     if (Date.now() >= deadline) {
-      throw new Tom3TimeoutError(`the acknowledgement of charter${pending.size > 1 ? "s" : ""} ${[...pending].join(", ")}`, timeoutMs, {
+      const said = [...pending].filter((id) => problems.has(id)).map((id) => `charter ${id}: its provider reports ${problems.get(id)}`);
+      const what = `the acknowledgement of charter${pending.size > 1 ? "s" : ""} ${[...pending].join(", ")}${said.length ? ` (${said.join("; ")})` : ""}`;
+      throw new Tom3TimeoutError(what, timeoutMs, {
         pending: [...pending],
         acknowledged,
         unacknowledged,
       });
     }
     await client.sleep();
+  }
+}
+
+/** Ask the charter's provider (its API, from its on-chain endpoint) why the workload does not run; report news. */
+async function askProvider(client: Tom3Client, charterId: bigint, problems: Map<bigint, string>): Promise<void> {
+  try {
+    const { provider } = await readCharter(client, charterId);
+    const api = providerApiUrl(await client.read<string>("registry", "endpointOf", [provider]));
+    if (!api) return;
+    const report = await fetchCharterReport(api, charterId, AbortSignal.timeout(5_000));
+    if (!report.code || !report.reason) return;
+    const said = `${report.code}: ${report.reason}`;
+    if (problems.get(charterId) === said) return;
+    problems.set(charterId, said);
+    client.progress({ type: "charterProblem", charterId, provider, code: report.code, reason: report.reason });
+  } catch {
+    // The provider's API is optional: the chain alone decides when the wait ends.
   }
 }

@@ -118,6 +118,17 @@ describe("manifest: invisible and look-alike characters, shown escaped", functio
     });
   }
 
+  it("a zero-width space in the service's key only: the names that miss it point at the one mistake", function () {
+    const printed = refusal(edit(["  web:\n", `  w${ZWSP}eb:\n`]), "m.yaml").format();
+    expect(printed.split("\n")).to.include.members([
+      'm.yaml:15:14: services.api.expose[0].to[0]: no service named "web" (use `global` for the internet, or a service of ' +
+        'this manifest); the service is spelled "w\\u200beb" in this file, with an invisible character',
+      'm.yaml:21:16: placement.eu.services[0]: no service named "web"; the service is spelled "w\\u200beb" in this file, ' +
+        "with an invisible character",
+    ]);
+    expect(printed).to.not.match(HIDDEN);
+  });
+
   it("quote() escapes everything outside printable ASCII, and only that", function () {
     expect(quote(`w${ZWSP}eb`)).to.equal('"w\\u200beb"');
     expect(quote(`w${CYRILLIC_E}b`)).to.equal('"w\\u0435b"');

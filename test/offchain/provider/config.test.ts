@@ -5,7 +5,7 @@
  * measured on the host, with a warning for what is configured above it.
  */
 import { cpus, totalmem } from "node:os";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { capacityWarnings, initProviderConfig, loadProviderConfig, ProviderConfigError } from "../../../offchain/provider";
@@ -79,7 +79,22 @@ describe("provider config: what an operator meets", function () {
     writeFileSync(file, `chain: { rpcUrl: "http://127.0.0.1:${port}" }\nkey: { keyEnv: TOM3_PROVIDER_KEY }\ndataDir: ./data\n`);
     const run = await runCli(["provider", "start", "--config", file], { TOM3_PROVIDER_KEY: KEY });
     expect(run.code).to.equal(1);
-    expect(run.stderr.trim()).to.equal(`error: chain.rpcUrl (${file}): cannot reach http://127.0.0.1:${port} (connect ECONNREFUSED)`);
+    expect(run.stderr.trim()).to.equal(
+      `error: chain.rpcUrl (${file}): cannot reach http://127.0.0.1:${port} (connect ECONNREFUSED): is the node running? Or set chain.rpcUrl to its JSON-RPC URL`,
+    );
+  });
+
+  it("init warns, naming chain.rpcUrl, when no node answers at the URL it writes", async function () {
+    const dir = tempDir();
+    const port = await freePort();
+    const file = join(dir, "provider.yaml");
+    const run = await runCli(["--rpc", `http://127.0.0.1:${port}`, "provider", "init", "--config", file], { TOM3_PROVIDER_KEY: KEY });
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stderr).to.contain(`warning: chain.rpcUrl (${file}): no node answers at http://127.0.0.1:${port} (connect ECONNREFUSED`);
+    expect(run.stderr).to.contain(
+      "so `provider start` would stop here: start the node, or write the file again with its URL (`tom3 --rpc <url> provider init --force ...`",
+    );
+    expect(readFileSync(file, "utf8")).to.contain(`rpcUrl: "http://127.0.0.1:${port}"`);
   });
 
   it("init measures the host, warns about a capacity above it, and never replaces a file", function () {
@@ -90,6 +105,9 @@ describe("provider config: what an operator meets", function () {
     expect(measured.config.capacity.cpuMillis).to.equal(cpus().length * 1000);
     expect(measured.config.capacity.memoryMiB).to.be.within(Math.floor(totalmem() / 2 ** 20) - 1024, Math.floor(totalmem() / 2 ** 20));
     expect(measured.config.capacity.storageMiB).to.be.greaterThan(0);
+    // 90 % of the free disk: room for the disk to fill a little before the next start, which warns above the free space.
+    const free = measured.host.storageMiB!;
+    expect(measured.config.capacity.storageMiB).to.equal(Math.floor(free * 0.9));
     expect(measured.warnings).to.deep.equal([]);
     expect(measured.config.dataDir).to.equal(join(dir, "tom3-provider-data"));
 

@@ -130,7 +130,7 @@ describe("a provider's first hour (hardhat node, real processes)", function () {
     expect(init.stdout).to.contain(`wrote ${file}`);
     expect(init.stderr).to.contain(`warning: capacity.cpu (${file}): ${HOST_CPUS * 8} CPU is more than this host has (${HOST_CPUS} CPU)`);
     expect(init.stdout).to.contain(`key: from TOM3_PROVIDER_KEY (provider ${key.address})`);
-    expect(init.stdout).to.contain(`tom3 transfer 10 ${key.address}`);
+    expect(init.stdout).to.contain(`ETH for gas, and TOM3 for the stake from a wallet that holds some (TOM3_PRIVATE_KEY=0x… tom3 transfer 10 ${key.address})`);
     const text = readFileSync(file, "utf8");
     expect(text).not.to.contain(key.privateKey.slice(2));
     expect(text).to.contain(`rpcUrl: "${chain.rpcUrl}"`);
@@ -183,6 +183,24 @@ describe("a provider's first hour (hardhat node, real processes)", function () {
     expect(restarted.logged(/failed|registered as a provider/)).to.deep.equal([]);
     expect((await status()).registration.stake).to.include({ ok: true });
     expect(await restarted.stop()).to.equal(0);
+  });
+
+  it("on a node that mines only for transactions the daemon never sees the last order, and the tenant is told why", async function () {
+    const daemon = new DaemonProcess(file, { TOM3_PROVIDER_KEY: key.privateKey });
+    daemons.push(daemon);
+    await daemon.waitFor(/^provider daemon running$/, "the daemon to run");
+    const tenant = chain.accounts[3];
+    const funded = await runCli([...global(), "transfer", "1", tenant.address], { TOM3_PRIVATE_KEY: chain.accounts[0].privateKey });
+    expect(funded.code, funded.stderr).to.equal(0);
+    const manifest = join(tempDir(), "hello.yaml");
+    writeFileSync(manifest, readFileSync(join(REPO_ROOT, "examples", "hello.yaml"), "utf8").replace("biddingWindow: 30s", "biddingWindow: 3s"));
+    const deploy = await runCli([...global(), "deploy", manifest], { TOM3_PRIVATE_KEY: tenant.privateKey });
+    expect(deploy.code).to.equal(1);
+    expect(deploy.stdout).to.match(
+      new RegExp(`${key.address}: it made no decision on this order \\(it has not seen it\\): its chain watcher has read up to block \\d+, the chain is at \\d+`),
+    );
+    expect(deploy.stdout).to.contain("run a node that makes blocks by itself (`npx anvil --block-time 1`)");
+    expect(await daemon.stop()).to.equal(0);
   });
 
   it("names chain.deployments when the record is missing or belongs to another node", async function () {
