@@ -10,6 +10,7 @@ import { Option, type Command } from "commander";
 import { Wallet } from "ethers";
 import { formatResources, formatTokens } from "../chain/units";
 import { CliError } from "./errors";
+import type { InitProviderOptions } from "../provider/init";
 
 export interface ProviderStartOptions {
   config: string;
@@ -59,23 +60,11 @@ export async function runProviderDaemon(options: ProviderStartOptions, stopSigna
   logger.info("provider daemon stopped");
 }
 
-interface InitFlags {
-  config: string;
-  dataDir?: string;
-  api?: string;
-  listen?: string;
-  announce?: string[];
+/** `tom3 provider init`'s flags: the options of `initProviderConfig` but what comes from the global options. */
+type InitFlags = Omit<InitProviderOptions, "rpcUrl" | "deploymentsDir" | "keyEnv" | "keystore" | "attributes"> & {
+  /** `key=value`, repeated. */
   attribute?: string[];
-  cpu?: string;
-  memory?: string;
-  storage?: string;
-  bandwidth?: string;
-  stake?: string;
-  publishAddress?: string;
-  pullPolicy?: "never" | "if-missing" | "always";
-  passwordEnv?: string;
-  force?: boolean;
-}
+};
 
 /**
  * Add `tom3 provider init` under `provider`. Chain RPC and deployments come from the global `--rpc` /
