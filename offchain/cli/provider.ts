@@ -127,7 +127,8 @@ export function registerProviderInit(
       }
       for (const warning of result.warnings) out.io.stderr(`warning: ${warning.path} (${flags.config}): ${warning.message}\n`);
       const chainProblem = await checkChain(result.config.chain.rpcUrl, result.config.chain.deploymentsDir ?? resolve(globals.deployments));
-      if (chainProblem) out.io.stderr(`warning: ${chainProblem.field} (${flags.config}): ${chainProblem.message}\n`);
+      // One warning per field: init's own look at the deployments directory may have said it already.
+      if (chainProblem && !result.warnings.some((w) => w.path === chainProblem.field)) out.io.stderr(`warning: ${chainProblem.field} (${flags.config}): ${chainProblem.message}\n`);
 
       const env = process.env[keyEnv]?.trim();
       let address: string | undefined;

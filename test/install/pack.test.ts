@@ -143,27 +143,32 @@ describe("install: the packed tarball installs and runs without the repository",
 
   it("tom3 provider init writes a config from the installed package, and says when the deployment record is missing", async function () {
     // The user's folder has no deployments/: the default of an installed tom3. init writes the file and says what
-    // `tom3 provider start` will need, with the flag that fixes it.
-    const env = ["--rpc", "http://127.0.0.1:8545"];
-    const bare = await run(NODE, [bin, ...env, "provider", "init", "--config", "provider.yaml"], work);
-    expectOk("tom3 provider init", bare);
-    expect(bare.stdout).to.match(/^wrote provider\.yaml\n/);
-    expect(bare.stderr).to.equal(
-      `warning: chain.deployments (provider.yaml): ${join(work, "deployments")} does not exist: \`tom3 provider start\` ` +
-        "needs the chain's <chainId>.json there (`npm run deploy` writes it): pass --deployments <dir> (or " +
-        "TOM3_DEPLOYMENTS_DIR) naming the folder that holds it, or copy the file there\n",
-    );
-    expect(bare.stderr).to.not.match(STACK_LINE);
+    // `tom3 provider start` will need, with the flag that fixes it (once, though two checks see it).
+    const chain = await startLocalChain();
+    try {
+      const env = ["--rpc", chain.rpcUrl];
+      const bare = await run(NODE, [bin, ...env, "provider", "init", "--config", "provider.yaml"], work);
+      expectOk("tom3 provider init", bare);
+      expect(bare.stdout).to.match(/^wrote provider\.yaml\n/);
+      expect(bare.stderr).to.equal(
+        `warning: chain.deployments (provider.yaml): ${join(work, "deployments")} does not exist: \`tom3 provider start\` ` +
+          "needs the chain's <chainId>.json there (`npm run deploy` writes it): pass --deployments <dir> (or " +
+          "TOM3_DEPLOYMENTS_DIR) naming the folder that holds it, or copy the file there\n",
+      );
+      expect(bare.stderr).to.not.match(STACK_LINE);
 
-    // With --deployments naming a folder that holds a record (as the repository's deployments/ after `npm run
-    // deploy`): no warning, and the path is in the file.
-    const records = join(dir, "records");
-    mkdirSync(records);
-    writeFileSync(join(records, "31337.json"), "{}");
-    const named = await run(NODE, [bin, ...env, "--deployments", records, "provider", "init", "--config", "named.yaml"], work);
-    expectOk("tom3 --deployments <dir> provider init", named);
-    expect(named.stderr).to.equal("");
-    expect(readFileSync(join(work, "named.yaml"), "utf8")).to.include(`deployments: "${records}"`);
+      // With --deployments naming a folder that holds a record (as the repository's deployments/ after `npm run
+      // deploy`): no warning, and the path is in the file.
+      const records = join(dir, "records");
+      mkdirSync(records);
+      writeFileSync(join(records, "31337.json"), "{}");
+      const named = await run(NODE, [bin, ...env, "--deployments", records, "provider", "init", "--config", "named.yaml"], work);
+      expectOk("tom3 --deployments <dir> provider init", named);
+      expect(named.stderr).to.equal("");
+      expect(readFileSync(join(work, "named.yaml"), "utf8")).to.include(`deployments: "${records}"`);
+    } finally {
+      await chain.stop();
+    }
   });
 
   it("sends and reads on a chain the repository deployed, with --rpc and --deployments (tom3 transfer, balance)", async function () {
