@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { JsonRpcProvider, Network, Wallet } from "ethers";
 import { DEFAULT_DEPLOYMENTS_DIR } from "../chain/addresses";
+import { requestChainId } from "../chain/rpc";
 import { EnvFileError, loadDotEnv } from "../env";
 import type { DeliveryTransport, OnProgress, Tom3Client } from "../sdk";
 import { CliError } from "./errors";
@@ -55,15 +56,7 @@ export function defaultDeploymentsDir(): string {
 export async function connectProvider(rpcUrl: string): Promise<JsonRpcProvider> {
   let chainId: bigint;
   try {
-    const response = await fetch(rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const body = (await response.json()) as { result?: string };
-    if (typeof body.result !== "string") throw new Error(`unexpected answer (HTTP ${response.status})`);
-    chainId = BigInt(body.result);
+    chainId = await requestChainId(rpcUrl, 10_000);
   } catch (error) {
     const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
     throw new CliError(`cannot reach the node at ${rpcUrl} (${reason}); set --rpc or TOM3_RPC_URL`);

@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { Wallet } from "ethers";
 import { formatResources, formatTokens } from "../chain/units";
+import { requestChainId } from "../chain/rpc";
 import { CliError } from "./errors";
 import type { InitProviderOptions } from "../provider/init";
 
@@ -166,15 +167,7 @@ export function registerProviderInit(
 async function checkChain(rpcUrl: string, deploymentsDir: string): Promise<{ field: string; message: string } | undefined> {
   let chainId: bigint;
   try {
-    const response = await fetch(rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      signal: AbortSignal.timeout(5_000),
-    });
-    const body = (await response.json()) as { result?: string };
-    if (typeof body.result !== "string") throw new Error(`unexpected answer (HTTP ${response.status})`);
-    chainId = BigInt(body.result);
+    chainId = await requestChainId(rpcUrl, 5_000);
   } catch (error) {
     const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
     return {

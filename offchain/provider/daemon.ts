@@ -17,9 +17,10 @@ import { marketAbi } from "../chain/abis";
 import { formatTokens } from "../chain/units";
 import { DEFAULT_DEPLOYMENTS_DIR, readDeployment, type Tom3Deployment } from "../chain/addresses";
 import { contractsWithoutCode, deployCommand, staleDeploymentMessage } from "../chain/deployment";
+import { isApiUrl } from "../chain/endpoint";
+import { requestChainId, RpcAnswerError } from "../chain/rpc";
 import { ChainAuthorizer, createManifestNode, type ManifestNode } from "../p2p";
 import { createApi, listenApi, type ListeningApi } from "./api";
-import { isApiUrl } from "../chain/endpoint";
 import { BidEngine } from "./bidengine";
 import { CharterManager, DEFAULT_WATCHDOG_MARGIN_SECONDS } from "./charters";
 import { loadProviderKey, ProviderConfigError, ProviderConfigFieldError, resolveCapacity, type ProviderConfig } from "./config";
@@ -373,20 +374,13 @@ export async function probeRpc(rpcUrl: string, timeoutMs: number, source: string
   const fail = (problem: string, cause?: unknown): never => {
     throw new ProviderConfigFieldError("chain.rpcUrl", source, `cannot reach ${rpcUrl} (${problem}): is the node running? Or set chain.rpcUrl to its JSON-RPC URL`, { cause });
   };
-  let response: Response;
   try {
-    response = await fetch(rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    await requestChainId(rpcUrl, timeoutMs);
   } catch (error) {
     if ((error as Error).name === "TimeoutError") return fail(`no answer within ${timeoutMs / 1000} s; timeouts.rpc sets the limit`, error);
+    if (error instanceof RpcAnswerError) return fail(`HTTP ${error.status}, not a JSON-RPC answer to eth_chainId`, error);
     return fail(reasonOf(error), error);
   }
-  const body = (await response.json().catch(() => undefined)) as { result?: unknown } | undefined;
-  if (typeof body?.result !== "string") fail(`HTTP ${response.status}, not a JSON-RPC answer to eth_chainId`);
 }
 
 /** A network error's short cause: `connect ECONNREFUSED`, `getaddrinfo ENOTFOUND`, `listen EADDRINUSE`. */

@@ -4,13 +4,13 @@
  * nothing; and `.env` is read the same way by hardhat.config.ts and the `tom3` command line (offchain/env.ts).
  */
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { EnvFileError, loadDotEnv } from "../../offchain/env";
 import { run } from "../../offchain/cli/main";
 import { REPO_ROOT, freePort } from "../harness/local-chain";
+import { runProcess } from "../harness/process";
 
 const NAME = /\bTOM3_[A-Z0-9_]*[A-Z0-9]\b/g;
 /** Where the programs live: every variable they mention must be documented. */
@@ -173,18 +173,8 @@ describe("configuration: the programs read .env from the working directory", fun
     for (const [name, value] of Object.entries(process.env)) if (!name.startsWith("TOM3_")) env[name] ??= value;
     const cli = join(REPO_ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js");
     const args = ["--config", join(REPO_ROOT, "hardhat.config.ts"), "--tsconfig", join(REPO_ROOT, "tsconfig.json")];
-    const result = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [cli, ...args, "run", "show.js", "--no-compile", "--network", "localhost"], {
-        cwd: dir,
-        env,
-      });
-      let out = "";
-      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
-      child.once("error", reject);
-      child.once("exit", (code) => resolve({ code, out }));
-    });
-    expect(result.code, result.out).to.equal(0);
-    expect(JSON.parse(result.out.trim().split("\n").pop()!)).to.deep.equal({ url: "http://127.0.0.1:8545" });
+    const result = await runProcess(process.execPath, [cli, ...args, "run", "show.js", "--no-compile", "--network", "localhost"], { cwd: dir, env });
+    expect(result.code, result.output).to.equal(0);
+    expect(JSON.parse(result.output.trim().split("\n").pop()!)).to.deep.equal({ url: "http://127.0.0.1:8545" });
   });
 });

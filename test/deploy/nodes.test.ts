@@ -5,13 +5,13 @@
  * Everything lives in temporary directories (TOM3_DEPLOYMENTS_DIR, TOM3_IGNITION_DIR); the repository's own
  * deployments/ and ignition/ are never touched.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
 import { HARDHAT_CLI, REPO_ROOT, deploySuite, hardhatAccounts, startNode, type RunningNode } from "../harness/local-chain";
+import { runProcess, type ProcessRun } from "../harness/process";
 import { readDeployment, type Tom3Deployment } from "../../offchain/chain/addresses";
 import { Tom3Client, Tom3NotDeployedError } from "../../offchain/sdk";
 import { connectNetwork } from "../../scripts/market-network";
@@ -246,29 +246,11 @@ function escape(text: string): string {
 }
 
 /** A command line as a user pastes it into a shell in the checkout. */
-function shell(command: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("sh", ["-c", command], { cwd: REPO_ROOT, env: { ...process.env, ...env, FORCE_COLOR: "0" }, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-    child.once("error", reject);
-    child.once("exit", (code) => resolve({ code, output }));
-  });
+function shell(command: string, env: NodeJS.ProcessEnv): Promise<ProcessRun> {
+  return runProcess("sh", ["-c", command], { cwd: REPO_ROOT, env: { ...process.env, ...env, FORCE_COLOR: "0" } });
 }
 
 /** `npx hardhat <args>` as a child process (no compile: the test run compiled). */
-function hardhat(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HARDHAT_CLI, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env, FORCE_COLOR: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-    child.once("error", reject);
-    child.once("exit", (code) => resolve({ code, output }));
-  });
+function hardhat(args: string[], env: NodeJS.ProcessEnv): Promise<ProcessRun> {
+  return runProcess(process.execPath, [HARDHAT_CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env, FORCE_COLOR: "0" } });
 }

@@ -4,32 +4,23 @@
  * TOM3_LOCAL_RPC_URL. The checks of `connectNetwork` / `fundDemoAccounts` run in process; the demo itself runs as
  * a user runs it, a child process. Needs a Docker engine.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { HARDHAT_MNEMONIC, REPO_ROOT, freePort, startLocalChain, testProvider, type LocalChain } from "../harness/local-chain";
+import { runProcess, type ProcessRun } from "../harness/process";
 import { DemoNetworkError, connectNetwork, fundDemoAccounts } from "../../scripts/market-network";
 import { V2_GREETING } from "../../scripts/market-demo";
 
 const TS_NODE = join(REPO_ROOT, "node_modules", "ts-node", "dist", "bin.js");
 
 /** `npm run demo -- <args>`, as a child process: its exit code and output. */
-function demo(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TS_NODE, "--transpile-only", "scripts/market-demo.ts", ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env, FORCE_COLOR: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.once("error", reject);
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+function demo(args: string[], env: NodeJS.ProcessEnv): Promise<ProcessRun> {
+  return runProcess(process.execPath, [TS_NODE, "--transpile-only", "scripts/market-demo.ts", ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env, FORCE_COLOR: "0" },
   });
 }
 

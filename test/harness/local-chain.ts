@@ -22,6 +22,7 @@ import { dirname, join, resolve } from "node:path";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic } from "ethers";
 import { readDeployment } from "../../offchain/chain/addresses";
 import type { Tom3Deployment } from "../../offchain/chain/deployment";
+import { requestChainId } from "../../offchain/chain/rpc";
 
 export const REPO_ROOT = resolve(__dirname, "..", "..");
 /** Hardhat's default accounts: `hardhat node` funds the first 20 with 10000 ETH each. */
@@ -300,13 +301,8 @@ async function waitForRpc(rpcUrl: string, node: ChildProcess, deadline: number):
   while (Date.now() < deadline) {
     if (exited !== undefined) throw new Error(`the node exited with code ${exited} before answering at ${rpcUrl}`);
     try {
-      const response = await fetch(rpcUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-        signal: AbortSignal.timeout(1000),
-      });
-      if (response.ok) return;
+      await requestChainId(rpcUrl, 1000);
+      return;
     } catch {
       // Not listening yet.
     }

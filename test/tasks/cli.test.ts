@@ -5,24 +5,20 @@
  * TOM3_KEYS / TOM3_MNEMONIC (remote, after the deployer) and TOM3_LOCAL_KEYS (localhost), never printing a key.
  */
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Wallet } from "ethers";
 import { HARDHAT_MNEMONIC, REPO_ROOT, freePort, startLocalChain } from "../harness/local-chain";
 import type { LocalChain } from "../harness/local-chain";
+import { runProcess, type ProcessRun } from "../harness/process";
 
 const HARDHAT_CLI = join(REPO_ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js");
 const CONFIG = join(REPO_ROOT, "hardhat.config.ts");
 const TSCONFIG = join(REPO_ROOT, "tsconfig.json");
 const STACK_LINE = /^\s+at .+\(?.*:\d+:\d+\)?$/m;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ProcessRun;
 
 describe("tasks from the command line", function () {
   this.timeout(300_000);
@@ -54,15 +50,7 @@ describe("tasks from the command line", function () {
       }
     }
     Object.assign(env, vars);
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [HARDHAT_CLI, "--config", CONFIG, "--tsconfig", TSCONFIG, ...args], { cwd: dir, env });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      child.once("error", reject);
-      child.once("exit", (code) => resolve({ code, stdout, stderr }));
-    });
+    return runProcess(process.execPath, [HARDHAT_CLI, "--config", CONFIG, "--tsconfig", TSCONFIG, ...args], { cwd: dir, env });
   }
 
   const local = (): Record<string, string> => ({ TOM3_LOCAL_RPC_URL: chain.rpcUrl });
